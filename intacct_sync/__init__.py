@@ -1,0 +1,58 @@
+"""intacct_sync: connect a CRM (Salesforce) with Sage Intacct, correctly and visibly.
+
+>>> from intacct_sync import IntacctClient
+>>> ia = IntacctClient.from_env()  # doctest: +SKIP
+>>> ia.read_by_query("GLACCOUNT")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+
+from intacct_sync.__about__ import __version__
+from intacct_sync._retry import RetryPolicy
+from intacct_sync._transport import HttpRequest, HttpResponse, Timeout, Transport
+from intacct_sync.config import IntacctCredentials, SalesforceCredentials
+from intacct_sync.errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigError,
+    ControlError,
+    FunctionError,
+    InputError,
+    IntacctError,
+    IntacctSyncError,
+    ProtocolError,
+    SalesforceAuthenticationError,
+    SalesforceError,
+    StateError,
+    TransportError,
+    ValidationError,
+)
+
+logging.getLogger("intacct_sync").addHandler(logging.NullHandler())
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ConfigError",
+    "ControlError",
+    "FunctionError",
+    "HttpRequest",
+    "HttpResponse",
+    "InputError",
+    "IntacctCredentials",
+    "IntacctError",
+    "IntacctSyncError",
+    "ProtocolError",
+    "RetryPolicy",
+    "SalesforceAuthenticationError",
+    "SalesforceCredentials",
+    "SalesforceError",
+    "StateError",
+    "Timeout",
+    "TransportError",
+    "Transport",
+    "ValidationError",
+    "__version__",
+]

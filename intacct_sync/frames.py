@@ -1,0 +1,274 @@
+"""Records to typed DataFrames: the one place frames are built.
+
+Types are explicit, never inferred. A column's *kind* says how its wire values are read:
+
+============  =============================  ==========================================
+kind          dtype                          wire values accepted
+============  =============================  ==========================================
+``text``      ``string``                     any; ``""`` and ``None`` are missing
+``integer``   ``Int64``                      ``"12"``, ``12``
+``boolean``   ``boolean``                    ``true/false``, ``T/F``, ``1/0``, JSON booleans
+``decimal``   ``object`` of ``Decimal``      ``"1234.56"``, JSON numbers (exact)
+``float``     ``Float64``                    numbers (percentages, rates that are not money)
+``date``      ``datetime64[ns]``             ``mm/dd/yyyy`` (Intacct) or ``yyyy-mm-dd``
+``datetime``  ``datetime64[ns]`` (naive)     ``mm/dd/yyyy HH:MM:SS`` or ISO without offset
+``timestamp`` ``datetime64[ns, UTC]``        ISO 8601 with an offset (Salesforce)
+============  =============================  ==========================================
+
+An empty result has the same columns and dtypes as a full one. A value that cannot be read as
+its kind raises :class:`~intacct_sync.errors.InputError` naming the row, column and value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import pandas as pd
+
+from intacct_sync.errors import InputError
+
+__all__ = [
+    "DTYPES",
+    "KINDS",
+    "Kind",
+    "build_frame",
+    "empty_frame",
+    "frame_from_records",
+    "frame_to_records",
+    "parse_decimal",
+]
+
+Kind = Literal["text", "integer", "boolean", "decimal", "float", "date", "datetime", "timestamp"]
+KINDS: tuple[Kind, ...] = (
+    "text",
+    "integer",
+    "boolean",
+    "decimal",
+    "float",
+    "date",
+    "datetime",
+    "timestamp",
+)
+DTYPES: Mapping[Kind, str] = {
+    "text": "string",
+    "integer": "Int64",
+    "boolean": "boolean",
+    "decimal": "object",
+    "float": "Float64",
+    "date": "datetime64[ns]",
+    "datetime": "datetime64[ns]",
+    "timestamp": "datetime64[ns, UTC]",
+}
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n"})
+_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
+_DATETIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y")
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, float) and math.isnan(value)
+
+
+def parse_decimal(value: object, *, column: str = "", row: object = None) -> Decimal | None:
+    """Read a money or quantity value exactly; ``None`` for a missing one.
+
+    Floats are read through their shortest ``repr`` so ``23.1`` stays ``Decimal("23.1")``.
+
+    Raises:
+        InputError: the value is not a plain number (thousands separators, currency signs,
+            ``NaN`` and infinities are refused).
+    """
+    if _missing(value):
+        return None
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise InputError("expected a number, got a boolean", row=row, field=column, value=value)
+    elif isinstance(value, int):
+        return Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise InputError(
+                "not a plain decimal number", row=row, field=column, value=value
+            ) from None
+    else:
+        raise InputError("expected a number", row=row, field=column, value=value)
+    if not result.is_finite():
+        raise InputError("not a finite number", row=row, field=column, value=value)
+    return result
+
+
+def _column(name: str, values: Sequence[Any], kind: Kind) -> pd.api.extensions.ExtensionArray | Any:
+    if kind == "text":
+        return pd.array([None if _missing(v) else str(v) for v in values], dtype="string")
+    if kind == "decimal":
+        return pd.array(
+            [parse_decimal(v, column=name, row=i) for i, v in enumerate(values)], dtype=object
+        )
+    if kind == "integer":
+        return pd.array([_int(name, i, v) for i, v in enumerate(values)], dtype="Int64")
+    if kind == "float":
+        return pd.array([_float(name, i, v) for i, v in enumerate(values)], dtype="Float64")
+    if kind == "boolean":
+        return pd.array([_bool(name, i, v) for i, v in enumerate(values)], dtype="boolean")
+    if kind == "timestamp":
+        return _timestamps(name, values)
+    return _dates(name, values, _DATE_FORMATS if kind == "date" else _DATETIME_FORMATS)
+
+
+def _int(name: str, row: int, value: object) -> int | None:
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        raise InputError("expected an integer, got a boolean", row=row, field=name, value=value)
+    try:
+        number = Decimal(str(value).strip())
+        if number != number.to_integral_value():
+            raise InvalidOperation
+        return int(number)
+    except InvalidOperation:
+        raise InputError("not an integer", row=row, field=name, value=value) from None
+
+
+def _float(name: str, row: int, value: object) -> float | None:
+    if _missing(value):
+        return None
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError("not a number", row=row, field=name, value=value) from None
+
+
+def _bool(name: str, row: int, value: object) -> bool | None:
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InputError("not a boolean", row=row, field=name, value=value)
+
+
+def _dates(name: str, values: Sequence[Any], formats: Sequence[str]) -> Any:
+    texts = pd.Series([None if _missing(v) else v for v in values], dtype=object)
+    if len(texts) and all(isinstance(v, pd.Timestamp) or v is None for v in texts):
+        return pd.array(pd.to_datetime(texts).astype("datetime64[ns]"))
+    result = pd.to_datetime(texts, format=formats[0], errors="coerce")
+    for fmt in formats[1:]:
+        todo = result.isna() & texts.notna()
+        if not todo.any():
+            break
+        result[todo] = pd.to_datetime(texts[todo], format=fmt, errors="coerce")
+    bad = result.isna() & texts.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"not a date in any of the formats {', '.join(formats)}",
+            row=row,
+            field=name,
+            value=texts.iloc[row],
+        )
+    return pd.array(result.astype("datetime64[ns]"))
+
+
+def _timestamps(name: str, values: Sequence[Any]) -> Any:
+    texts = pd.Series([None if _missing(v) else v for v in values], dtype=object)
+    result = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
+    bad = result.isna() & texts.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError("not an ISO 8601 timestamp", row=row, field=name, value=texts.iloc[row])
+    return pd.array(result.astype("datetime64[ns, UTC]"))
+
+
+def empty_frame(kinds: Mapping[str, Kind]) -> pd.DataFrame:
+    """A zero-row frame with the columns and dtypes of ``kinds``."""
+    return pd.DataFrame({name: pd.Series([], dtype=DTYPES[kind]) for name, kind in kinds.items()})
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any]],
+    kinds: Mapping[str, Kind],
+    *,
+    order: Sequence[str] | None = None,
+    default_kind: Kind = "text",
+) -> pd.DataFrame:
+    """Build a typed frame from column-wise wire values.
+
+    Args:
+        columns: column name -> values, all the same length.
+        kinds: column name -> kind; columns absent here get ``default_kind``.
+        order: column order; defaults to ``kinds`` order followed by any extra columns. Columns
+            named in ``order`` or ``kinds`` but absent from ``columns`` are added, all missing,
+            so every page of a read has the same shape.
+        default_kind: kind of columns not in ``kinds``.
+
+    Raises:
+        InputError: a value does not read as its column's kind.
+    """
+    names = list(order) if order is not None else list(kinds)
+    names += [c for c in columns if c not in names]
+    if not columns:
+        return empty_frame({n: kinds.get(n, default_kind) for n in names})
+    length = len(next(iter(columns.values())))
+    data: dict[str, Any] = {}
+    for name in names:
+        values = columns.get(name)
+        if values is None:
+            values = [None] * length
+        data[name] = _column(name, values, kinds.get(name, default_kind))
+    return pd.DataFrame(data, index=pd.RangeIndex(length))
+
+
+def frame_from_records(
+    records: Iterable[Mapping[str, Any]],
+    kinds: Mapping[str, Kind],
+    *,
+    order: Sequence[str] | None = None,
+    default_kind: Kind = "text",
+) -> pd.DataFrame:
+    """Like :func:`build_frame`, from row-wise records (missing keys are missing values)."""
+    rows = list(records)
+    names = list(order) if order is not None else list(kinds)
+    for row in rows:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    columns = {n: [row.get(n) for row in rows] for n in names} if rows else {}
+    return build_frame(columns, kinds, order=names, default_kind=default_kind)
+
+
+def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame as dicts with missing values as ``None`` and timestamps as datetimes.
+
+    Keeps ``Decimal`` values as they are, so money taken from a frame stays exact.
+    """
+    records: list[dict[str, Any]] = []
+    columns = [str(c) for c in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        record: dict[str, Any] = {}
+        for name, value in zip(columns, values, strict=True):
+            if _missing(value):
+                record[name] = None
+            elif isinstance(value, pd.Timestamp):
+                record[name] = value.to_pydatetime()
+            elif hasattr(value, "item") and not isinstance(value, Decimal):
+                record[name] = value.item()
+            else:
+                record[name] = value
+        records.append(record)
+    return records
