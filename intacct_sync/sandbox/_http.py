@@ -7,6 +7,7 @@ fault tests need no network and no mocks.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import threading
@@ -115,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return  # the emulators keep their own request log; stderr stays quiet
 
     def _serve(self) -> None:
@@ -149,10 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
