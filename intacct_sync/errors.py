@@ -16,6 +16,7 @@
     │       └── SalesforceAuthenticationError
     ├── InputError                  a value handed to us is wrong (.row, .field, .value)
     ├── ValidationError             pre-flight checks failed (.report)
+    ├── IncompleteWriteError        a batch write stopped part way (.outcomes)
     └── StateError                  the state store is inconsistent or unusable
 
 Every error prints what went wrong and where, and never a secret: raw bodies are kept on
@@ -38,6 +39,7 @@ __all__ = [
     "FunctionError",
     "InputError",
     "IntacctError",
+    "IncompleteWriteError",
     "IntacctSyncError",
     "ProtocolError",
     "RequestTimeout",
@@ -325,6 +327,20 @@ class ValidationError(IntacctSyncError, ValueError):
     def __init__(self, message: str, *, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class IncompleteWriteError(IntacctSyncError):
+    """A batch write stopped part way (the network or the gateway gave up).
+
+    Attributes:
+        outcomes: one row per input record: what is known done, failed, or ``unknown``
+            (sent but unanswered). Rerunning the same write is safe: records carry
+            deterministic control ids, so the gateway refuses to execute any of them twice.
+    """
+
+    def __init__(self, message: str, *, outcomes: object) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
 
 
 class StateError(IntacctSyncError):

@@ -1,0 +1,5 @@
+"""The Sage Intacct adapter: XML gateway protocol, typed models and the client."""
+
+from intacct_sync.intacct.client import OUTCOME_COLUMNS, IntacctClient
+
+__all__ = ["OUTCOME_COLUMNS", "IntacctClient"]

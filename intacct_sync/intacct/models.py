@@ -1,0 +1,471 @@
+"""Typed Intacct records for the objects the workflows write.
+
+Each model is a frozen attrs class with ``OBJECT`` (the Intacct object name), ``key`` (the
+identity its write control id is derived from) and ``to_fields()`` (the element tree the generic
+``create``/``update`` functions take). Money is :class:`~decimal.Decimal`; a binary float is
+refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, Protocol
+
+import attrs
+
+from intacct_sync.errors import InputError
+
+__all__ = [
+    "ClassValue",
+    "Customer",
+    "Department",
+    "GLAccount",
+    "IntacctRecord",
+    "Item",
+    "JournalEntry",
+    "JournalLine",
+    "Location",
+    "SalesOrder",
+    "SalesOrderLine",
+    "StatAccount",
+]
+
+Status = Literal["active", "inactive"]
+
+
+class IntacctRecord(Protocol):
+    """What the client's ``create``/``update`` accept besides DataFrames and mappings."""
+
+    OBJECT: ClassVar[str]
+
+    @property
+    def key(self) -> str:
+        """The record's identity (its ID field), used to derive idempotent control ids."""
+        ...
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields as the generic functions take them (nested mappings, collections)."""
+        ...
+
+
+def _money(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            raise InputError("not a plain decimal amount", field="amount", value=value) from None
+    else:
+        raise InputError(
+            "amounts must be Decimal, int or str (never float)", field="amount", value=value
+        )
+    if not result.is_finite():
+        raise InputError("amount is not finite", field="amount", value=value)
+    return result
+
+
+def _opt_money(value: object) -> Decimal | None:
+    return None if value is None else _money(value)
+
+
+def _custom(fields: dict[str, Any], custom: Mapping[str, Any]) -> dict[str, Any]:
+    for name, value in custom.items():
+        if name in fields:
+            raise InputError("custom field shadows a standard field", field=name, value=value)
+        fields[name] = value
+    return fields
+
+
+@attrs.frozen(kw_only=True)
+class GLAccount:
+    """A general ledger account (``GLACCOUNT``)."""
+
+    OBJECT: ClassVar[str] = "GLACCOUNT"
+    account_no: str
+    title: str
+    account_type: Literal["balancesheet", "incomestatement"] = "incomestatement"
+    normal_balance: Literal["debit", "credit"] = "debit"
+    status: Status = "active"
+    category: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``ACCOUNTNO``."""
+        return self.account_no
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {
+            "ACCOUNTNO": self.account_no,
+            "TITLE": self.title,
+            "ACCOUNTTYPE": self.account_type,
+            "NORMALBALANCE": self.normal_balance,
+            "CATEGORY": self.category,
+            "STATUS": self.status,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class StatAccount:
+    """A statistical account (``STATACCOUNT``), e.g. a donor count."""
+
+    OBJECT: ClassVar[str] = "STATACCOUNT"
+    account_no: str
+    title: str
+    status: Status = "active"
+    category: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``ACCOUNTNO``."""
+        return self.account_no
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {
+            "ACCOUNTNO": self.account_no,
+            "TITLE": self.title,
+            "CATEGORY": self.category,
+            "STATUS": self.status,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Location:
+    """A location dimension value (``LOCATION``)."""
+
+    OBJECT: ClassVar[str] = "LOCATION"
+    location_id: str
+    name: str
+    parent_id: str | None = None
+    status: Status = "active"
+
+    @property
+    def key(self) -> str:
+        """``LOCATIONID``."""
+        return self.location_id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {
+            "LOCATIONID": self.location_id,
+            "NAME": self.name,
+            "PARENTID": self.parent_id,
+            "STATUS": self.status,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Department:
+    """A department dimension value (``DEPARTMENT``; its name field is ``TITLE``)."""
+
+    OBJECT: ClassVar[str] = "DEPARTMENT"
+    department_id: str
+    title: str
+    parent_id: str | None = None
+    status: Status = "active"
+
+    @property
+    def key(self) -> str:
+        """``DEPARTMENTID``."""
+        return self.department_id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {
+            "DEPARTMENTID": self.department_id,
+            "TITLE": self.title,
+            "PARENTID": self.parent_id,
+            "STATUS": self.status,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class ClassValue:
+    """A class dimension value (``CLASS``)."""
+
+    OBJECT: ClassVar[str] = "CLASS"
+    class_id: str
+    name: str
+    description: str | None = None
+    parent_id: str | None = None
+    status: Status = "active"
+
+    @property
+    def key(self) -> str:
+        """``CLASSID``."""
+        return self.class_id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {
+            "CLASSID": self.class_id,
+            "NAME": self.name,
+            "DESCRIPTION": self.description,
+            "PARENTID": self.parent_id,
+            "STATUS": self.status,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Customer:
+    """An AR customer (``CUSTOMER``) with its display contact."""
+
+    OBJECT: ClassVar[str] = "CUSTOMER"
+    customer_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    term_name: str | None = None
+    credit_limit: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    status: Status = "active"
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``CUSTOMERID``."""
+        return self.customer_id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        fields: dict[str, Any] = {
+            "CUSTOMERID": self.customer_id,
+            "NAME": self.name,
+            "DISPLAYCONTACT": {
+                "PRINTAS": self.name,
+                "COMPANYNAME": self.name,
+                "EMAIL1": self.email,
+                "PHONE1": self.phone,
+                "MAILADDRESS": {
+                    "ADDRESS1": self.address1,
+                    "CITY": self.city,
+                    "STATE": self.state,
+                    "ZIP": self.zip,
+                    "COUNTRY": self.country,
+                },
+            },
+            "STATUS": self.status,
+            "TERMNAME": self.term_name,
+            "CREDITLIMIT": self.credit_limit,
+        }
+        return _custom(fields, self.custom_fields)
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """A sellable item (``ITEM``)."""
+
+    OBJECT: ClassVar[str] = "ITEM"
+    item_id: str
+    name: str
+    item_type: str = "Non-Inventory (Sales only)"
+    base_price: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    status: Status = "active"
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``ITEMID``."""
+        return self.item_id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        fields: dict[str, Any] = {
+            "ITEMID": self.item_id,
+            "NAME": self.name,
+            "STATUS": self.status,
+            "ITEMTYPE": self.item_type,
+            "BASEPRICE": self.base_price,
+        }
+        return _custom(fields, self.custom_fields)
+
+
+def _tr_type(value: int) -> int:
+    if value not in (1, -1):
+        raise InputError(
+            "TR_TYPE must be 1 (debit / increase) or -1 (credit / decrease)",
+            field="tr_type",
+            value=value,
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class JournalLine:
+    """One ``GLENTRY`` of a journal entry.
+
+    ``amount`` is the absolute amount; ``tr_type`` says the side: ``1`` debit (statistical:
+    increase), ``-1`` credit (statistical: decrease). ``dimensions`` holds user-defined
+    dimensions by field name (``GLDIMFUND``).
+    """
+
+    account_no: str
+    amount: Decimal = attrs.field(converter=_money)
+    tr_type: int = attrs.field(converter=_tr_type)
+    memo: str | None = None
+    location: str | None = None
+    department: str | None = None
+    class_id: str | None = None
+    dimensions: Mapping[str, str] = attrs.field(factory=dict)
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @amount.validator
+    def _positive(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+        if value <= 0:
+            raise InputError(
+                "line amounts must be positive; the side is TR_TYPE", field="amount", value=value
+            )
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """``amount`` with the sign of ``tr_type`` (debits positive)."""
+        return self.amount * self.tr_type
+
+    def to_fields(self) -> dict[str, Any]:
+        """The ``GLENTRY`` element's fields."""
+        fields: dict[str, Any] = {
+            "ACCOUNTNO": self.account_no,
+            "TR_TYPE": self.tr_type,
+            "TRX_AMOUNT": self.amount,
+            "DESCRIPTION": self.memo,
+            "LOCATION": self.location,
+            "DEPARTMENT": self.department,
+            "CLASSID": self.class_id,
+        }
+        for name, value in self.dimensions.items():
+            fields[name] = value
+        return _custom(fields, self.custom_fields)
+
+
+@attrs.frozen(kw_only=True)
+class JournalEntry:
+    """A journal entry (``GLBATCH``), regular or statistical.
+
+    A regular entry must balance; a statistical one (``statistical=True``, posted to a
+    statistical journal and statistical accounts) need not. ``key`` is the identity its posting
+    control id is derived from (a CRM action id, a KPI and day...).
+    """
+
+    OBJECT: ClassVar[str] = "GLBATCH"
+    key: str
+    journal: str
+    batch_date: dt.date
+    title: str
+    lines: tuple[JournalLine, ...] = attrs.field(converter=tuple)
+    statistical: bool = False
+    reference_no: str | None = None
+    state: Literal["Posted", "Draft"] = "Posted"
+    reverse_date: dt.date | None = None
+    history_comment: str | None = None
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @lines.validator
+    def _lines(
+        self, attribute: attrs.Attribute[tuple[JournalLine, ...]], value: tuple[JournalLine, ...]
+    ) -> None:
+        minimum = 1 if self.statistical else 2
+        if len(value) < minimum:
+            kind = "statistical" if self.statistical else "regular"
+            raise InputError(
+                f"a {kind} journal entry needs at least {minimum} line(s)",
+                row=self.key,
+                field="lines",
+                value=len(value),
+            )
+
+    @property
+    def imbalance(self) -> Decimal:
+        """Debits minus credits (zero for a balanced entry)."""
+        return sum((line.signed_amount for line in self.lines), Decimal(0))
+
+    def to_fields(self) -> dict[str, Any]:
+        """The ``GLBATCH`` element's fields."""
+        fields: dict[str, Any] = {
+            "JOURNAL": self.journal,
+            "BATCH_DATE": self.batch_date,
+            "REVERSEDATE": self.reverse_date,
+            "BATCH_TITLE": self.title,
+            "HISTORY_COMMENT": self.history_comment,
+            "REFERENCENO": self.reference_no,
+            "STATE": self.state,
+        }
+        _custom(fields, self.custom_fields)
+        fields["ENTRIES"] = [("GLENTRY", line.to_fields()) for line in self.lines]
+        return fields
+
+
+@attrs.frozen(kw_only=True)
+class SalesOrderLine:
+    """One ``sotransitem``."""
+
+    item_id: str
+    quantity: Decimal = attrs.field(converter=_money)
+    price: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    discount_percent: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    description: str | None = None
+    memo: str | None = None
+    location_id: str | None = None
+    department_id: str | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        """The line as ``create_sotransaction`` takes it."""
+        return {
+            "itemid": self.item_id,
+            "itemdesc": self.description,
+            "quantity": self.quantity,
+            "discountpercent": self.discount_percent,
+            "price": self.price,
+            "locationid": self.location_id,
+            "departmentid": self.department_id,
+            "memo": self.memo,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class SalesOrder:
+    """A sales order (or another order-entry transaction) for ``create_sotransaction``.
+
+    ``key`` is the identity the creation control id is derived from (the CRM opportunity id).
+    """
+
+    key: str
+    customer_id: str
+    date: dt.date
+    lines: tuple[SalesOrderLine, ...] = attrs.field(converter=tuple)
+    transaction_type: str = "Sales Order"
+    reference_no: str | None = None
+    term_name: str | None = None
+    date_due: dt.date | None = None
+    message: str | None = None
+    state: str | None = None
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @lines.validator
+    def _lines(
+        self,
+        attribute: attrs.Attribute[tuple[SalesOrderLine, ...]],
+        value: tuple[SalesOrderLine, ...],
+    ) -> None:
+        if not value:
+            raise InputError("a sales order needs at least one line", row=self.key, field="lines")
+
+    @property
+    def total(self) -> Decimal:
+        """Sum of quantity x price less line discounts (lines without a price count as 0)."""
+        total = Decimal(0)
+        for line in self.lines:
+            amount = line.quantity * (line.price or Decimal(0))
+            if line.discount_percent:
+                amount -= amount * line.discount_percent / 100
+            total += amount
+        return total
