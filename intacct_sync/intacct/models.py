@@ -9,7 +9,7 @@ refused.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -290,6 +290,14 @@ class Item:
         return _custom(fields, self.custom_fields)
 
 
+def _journal_lines(value: Iterable[JournalLine]) -> tuple[JournalLine, ...]:
+    return tuple(value)
+
+
+def _order_lines(value: Iterable[SalesOrderLine]) -> tuple[SalesOrderLine, ...]:
+    return tuple(value)
+
+
 def _tr_type(value: int) -> int:
     if value not in (1, -1):
         raise InputError(
@@ -361,7 +369,7 @@ class JournalEntry:
     journal: str
     batch_date: dt.date
     title: str
-    lines: tuple[JournalLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[JournalLine, ...] = attrs.field(converter=_journal_lines)
     statistical: bool = False
     reference_no: str | None = None
     state: Literal["Posted", "Draft"] = "Posted"
@@ -441,7 +449,7 @@ class SalesOrder:
     key: str
     customer_id: str
     date: dt.date
-    lines: tuple[SalesOrderLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[SalesOrderLine, ...] = attrs.field(converter=_order_lines)
     transaction_type: str = "Sales Order"
     reference_no: str | None = None
     term_name: str | None = None
