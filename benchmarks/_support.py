@@ -1,0 +1,93 @@
+"""Shared pieces of the benchmarks: a sandbox in a child process, counting transports, timers.
+
+The sandbox runs in its own process so that the client's memory and CPU figures are the
+client's alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from intacct_sync import HttpRequest, HttpResponse, Timeout
+from intacct_sync._transport import RequestsTransport
+
+
+def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
+    from intacct_sync.sandbox import Sandbox
+
+    sb = Sandbox().start()
+    if gl_rows:
+        sb.intacct.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
+    if sf_rows:
+        sb.salesforce.seed_bulk("Opportunity", sf_rows)
+    sb.intacct.faults.latency = latency
+    sb.salesforce.faults.latency = latency
+    conn.send((sb.intacct_url, sb.salesforce_url))
+    conn.recv()  # block until the parent says stop
+    sb.stop()
+
+
+@contextmanager
+def sandbox_process(*, gl_rows: int = 0, sf_rows: int = 0, latency: float = 0.0) -> Iterator[tuple[str, str]]:
+    """Start a seeded sandbox in a child process; yield (intacct_url, salesforce_url)."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(child, gl_rows, sf_rows, latency), daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(600):
+            raise RuntimeError("sandbox process did not start")
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.terminate()
+
+
+class CountingTransport(RequestsTransport):
+    """Counts requests and keeps response bodies when asked."""
+
+    def __init__(self, *, keep_bodies: bool = False) -> None:
+        super().__init__()
+        self.requests = 0
+        self.keep_bodies = keep_bodies
+        self.bodies: list[bytes] = []
+
+    def send(self, request: HttpRequest, *, timeout: Timeout) -> HttpResponse:
+        self.requests += 1
+        response = super().send(request, timeout=timeout)
+        if self.keep_bodies:
+            self.bodies.append(response.body)
+        return response
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def peak_python_memory(fn: Callable[[], Any]) -> tuple[int, Any]:
+    """Peak bytes allocated through Python's allocators while ``fn`` runs (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:,.1f} MiB"
