@@ -97,6 +97,8 @@ def parse_decimal(value: object, *, column: str = "", row: object = None) -> Dec
         result = Decimal(repr(value))
     elif isinstance(value, str):
         try:
+            if "_" in value:
+                raise InvalidOperation
             result = Decimal(value.strip())
         except InvalidOperation:
             raise InputError(
@@ -109,14 +111,19 @@ def parse_decimal(value: object, *, column: str = "", row: object = None) -> Dec
     return result
 
 
-def _column(name: str, values: Sequence[Any], kind: Kind) -> pd.api.extensions.ExtensionArray | Any:
+def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
+    # Fast vectorised paths first; on any doubt fall back to per-value reading, which also
+    # produces the error that names the row and value.
     if kind == "text":
-        return pd.array([None if _missing(v) else str(v) for v in values], dtype="string")
+        return _text(values)
     if kind == "decimal":
-        return pd.array(
-            [parse_decimal(v, column=name, row=i) for i, v in enumerate(values)], dtype=object
-        )
+        return pd.array(_decimals(name, values), dtype=object)
     if kind == "integer":
+        try:
+            if not any(isinstance(v, bool | float | Decimal) for v in values[:1]):
+                return _text(values).astype("Int64")
+        except (TypeError, ValueError):
+            pass
         return pd.array([_int(name, i, v) for i, v in enumerate(values)], dtype="Int64")
     if kind == "float":
         return pd.array([_float(name, i, v) for i, v in enumerate(values)], dtype="Float64")
@@ -125,6 +132,30 @@ def _column(name: str, values: Sequence[Any], kind: Kind) -> pd.api.extensions.E
     if kind == "timestamp":
         return _timestamps(name, values)
     return _dates(name, values, _DATE_FORMATS if kind == "date" else _DATETIME_FORMATS)
+
+
+def _text(values: Sequence[Any]) -> Any:
+    array = pd.array(values, dtype="string")
+    empty = array == ""
+    if empty.any():
+        array[empty.fillna(False).to_numpy(dtype=bool)] = pd.NA
+    return array
+
+
+def _decimals(name: str, values: Sequence[Any]) -> list[Decimal | None]:
+    try:
+        out = [
+            Decimal(v)
+            if type(v) is str and v and "_" not in v
+            else parse_decimal(v, column=name, row=i)
+            for i, v in enumerate(values)
+        ]
+    except InvalidOperation:
+        out = [parse_decimal(v, column=name, row=i) for i, v in enumerate(values)]
+    for i, value in enumerate(out):
+        if value is not None and not value.is_finite():
+            raise InputError("not a finite number", row=i, field=name, value=values[i])
+    return out
 
 
 def _int(name: str, row: int, value: object) -> int | None:
@@ -164,7 +195,8 @@ def _bool(name: str, row: int, value: object) -> bool | None:
 
 
 def _dates(name: str, values: Sequence[Any], formats: Sequence[str]) -> Any:
-    texts = pd.Series([None if _missing(v) else v for v in values], dtype=object)
+    texts = pd.Series(values, dtype=object)
+    texts = texts.where(texts.notna() & (texts != ""), None)
     if len(texts) and all(isinstance(v, pd.Timestamp) or v is None for v in texts):
         return pd.array(pd.to_datetime(texts).astype("datetime64[ns]"))
     result = pd.to_datetime(texts, format=formats[0], errors="coerce")
@@ -186,7 +218,8 @@ def _dates(name: str, values: Sequence[Any], formats: Sequence[str]) -> Any:
 
 
 def _timestamps(name: str, values: Sequence[Any]) -> Any:
-    texts = pd.Series([None if _missing(v) else v for v in values], dtype=object)
+    texts = pd.Series(values, dtype=object)
+    texts = texts.where(texts.notna() & (texts != ""), None)
     result = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
     bad = result.isna() & texts.notna()
     if bad.any():

@@ -447,27 +447,43 @@ def _flatten(element: etree._Element, prefix: str, out: dict[str, str | None]) -
 
 
 def page_columns(
-    records: Iterable[etree._Element],
+    records: Sequence[etree._Element],
 ) -> tuple[dict[str, list[str | None]], dict[str, list[tuple[int, etree._Element]]]]:
     """Column-wise values of a page of records, and owned collections with their row index."""
+    fast = _uniform_flat_columns(records)
+    if fast is not None:
+        return fast, {}
     rows: list[dict[str, str | None]] = []
     children: dict[str, list[tuple[int, etree._Element]]] = {}
     names: dict[str, None] = {}
     for index, record in enumerate(records):
-        flat = True
-        row: dict[str, str | None] = {}
-        for child in record:
-            if len(child):
-                flat = False
-                break
-            row[child.tag] = child.text  # type: ignore[index]
-        if not flat:
-            row, owned = record_values(record)
-            for name, items in owned.items():
-                children.setdefault(name, []).extend((index, item) for item in items)
+        row, owned = record_values(record)
+        for name, items in owned.items():
+            children.setdefault(name, []).extend((index, item) for item in items)
         names.update(dict.fromkeys(row))
         rows.append(row)
     return {name: [row.get(name) for row in rows] for name in names}, children
+
+
+def _uniform_flat_columns(records: Sequence[etree._Element]) -> dict[str, list[str | None]] | None:
+    # Pages of a read usually hold records with the same flat fields in the same order. Then
+    # one pass over the tree in document order gives every column by slicing, which is several
+    # times faster than visiting records one by one.
+    if not records:
+        return {}
+    data = records[0].getparent()
+    if data is None or len(data) != len(records) or data.xpath("boolean(*/*/*)"):
+        return None
+    first = records[0]
+    names = [str(child.tag) for child in first]
+    if len(set(names)) != len(names):
+        return None
+    tags = [element.tag for element in data.iter()]
+    if tags != [data.tag] + ([first.tag, *names] * len(records)):
+        return None
+    texts = [element.text for element in data.iter()]
+    width = len(names) + 1
+    return {name: texts[2 + i :: width] for i, name in enumerate(names)}
 
 
 def value_text(value: Any) -> str:
