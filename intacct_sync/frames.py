@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from intacct_sync.errors import InputError
@@ -136,9 +137,9 @@ def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
 
 def _text(values: Sequence[Any]) -> Any:
     array = pd.array(values, dtype="string")
-    empty = array == ""
+    empty = np.asarray(array == "", dtype=bool)
     if empty.any():
-        array[empty.fillna(False).to_numpy(dtype=bool)] = pd.NA
+        array[empty] = pd.NA
     return array
 
 
