@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from intacct_sync.errors import InputError
@@ -136,8 +135,9 @@ def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
 
 
 def _text(values: Sequence[Any]) -> Any:
-    array = pd.array(values, dtype="string")
-    empty = np.asarray(array == "", dtype=bool)
+    array: Any = pd.array(values, dtype="string")
+    equal: Any = array == ""
+    empty = equal.to_numpy(dtype=bool, na_value=False)
     if empty.any():
         array[empty] = pd.NA
     return array
