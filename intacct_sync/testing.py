@@ -96,7 +96,7 @@ def cassette(
             response["body"]["string"] = _rewrite(scrub_body(body), mapping).encode()
         headers = response.get("headers", {})
         response["headers"] = {
-            k: v for k, v in headers.items() if k.lower() not in ("set-cookie", "date")
+            k: v for k, v in headers.items() if k.lower() not in ("set-cookie", "date", "content-length")
         }
         return response
 
