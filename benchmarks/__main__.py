@@ -21,8 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true", help="also measure peer libraries")
     args = parser.parse_args(argv)
     print(f"# intacct_sync benchmarks, {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"# {platform.python_implementation()} {platform.python_version()} on {platform.machine()}, "
-          f"{platform.system()}; quick={args.quick}")
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()} on {platform.machine()}, "
+        f"{platform.system()}; quick={args.quick}"
+    )
     for name in args.only or BENCHMARKS:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"\n## {name}: {(module.__doc__ or '').strip().splitlines()[0]}")

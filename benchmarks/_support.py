@@ -19,23 +19,41 @@ from intacct_sync._transport import RequestsTransport
 
 
 def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
-    from intacct_sync.sandbox import Sandbox
+    from intacct_sync.sandbox._http import LoopbackServer
+    from intacct_sync.sandbox.intacct_gateway import ENDPOINT_PATH, IntacctGateway
 
-    sb = Sandbox().start()
+    servers = []
+    gateway = IntacctGateway()
+    gateway.faults.latency = latency
     if gl_rows:
-        sb.intacct.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
-    if sf_rows:
-        sb.salesforce.seed_bulk("Opportunity", sf_rows)
-    sb.intacct.faults.latency = latency
-    sb.salesforce.faults.latency = latency
-    conn.send((sb.intacct_url, sb.salesforce_url))
+        gateway.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
+    servers.append(LoopbackServer(gateway).start())
+    urls = [servers[0].url + ENDPOINT_PATH, ""]
+    if sf_rows >= 0:
+        from intacct_sync.sandbox.salesforce_api import SalesforceApi
+
+        api = SalesforceApi()
+        api.faults.latency = latency
+        if sf_rows:
+            api.seed_bulk("Opportunity", sf_rows)
+        server = LoopbackServer(api).start()
+        api.base_url = server.url
+        servers.append(server)
+        urls[1] = server.url
+    conn.send(tuple(urls))
     conn.recv()  # block until the parent says stop
-    sb.stop()
+    for server in servers:
+        server.stop()
 
 
 @contextmanager
-def sandbox_process(*, gl_rows: int = 0, sf_rows: int = 0, latency: float = 0.0) -> Iterator[tuple[str, str]]:
-    """Start a seeded sandbox in a child process; yield (intacct_url, salesforce_url)."""
+def sandbox_process(
+    *, gl_rows: int = 0, sf_rows: int = -1, latency: float = 0.0
+) -> Iterator[tuple[str, str]]:
+    """Start seeded emulators in a child process; yield (intacct_url, salesforce_url).
+
+    ``sf_rows=-1`` starts no Salesforce emulator (its URL is then "").
+    """
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_serve, args=(child, gl_rows, sf_rows, latency), daemon=True)

@@ -19,8 +19,12 @@ def _entries(n: int) -> list[JournalEntry]:
             batch_date=day,
             title=f"Benchmark donation {i}",
             lines=[
-                JournalLine(account_no="1000", amount=Decimal("25.00") + i % 7, tr_type=1, location="HQ"),
-                JournalLine(account_no="4000", amount=Decimal("25.00") + i % 7, tr_type=-1, location="HQ"),
+                JournalLine(
+                    account_no="1000", amount=Decimal("25.00") + i % 7, tr_type=1, location="HQ"
+                ),
+                JournalLine(
+                    account_no="4000", amount=Decimal("25.00") + i % 7, tr_type=-1, location="HQ"
+                ),
             ],
         )
         for i in range(n)
@@ -37,11 +41,15 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
         transport.requests = 0
         seconds, outcomes = timed(lambda: ia.create(entries))
         ok = int(outcomes["done"].sum())
-        print(f"- create {n:,} GLBATCH entries with 20 ms latency: {seconds:.1f}s, "
-              f"{transport.requests} HTTP requests (= {transport.requests / n * 100:.2f} per 100 "
-              f"entries; goal <= 1), {ok:,} done")
+        print(
+            f"- create {n:,} GLBATCH entries with 20 ms latency: {seconds:.1f}s, "
+            f"{transport.requests} HTTP requests (= {transport.requests / n * 100:.2f} per 100 "
+            f"entries; goal <= 1), {ok:,} done"
+        )
         transport.requests = 0
         seconds, again = timed(lambda: ia.create(entries))
-        print(f"- rerun of the same {n:,} entries: {seconds:.1f}s, {transport.requests} requests, "
-              f"statuses {again['status'].value_counts().to_dict()} (nothing posted twice)")
+        print(
+            f"- rerun of the same {n:,} entries: {seconds:.1f}s, {transport.requests} requests, "
+            f"statuses {again['status'].value_counts().to_dict()} (nothing posted twice)"
+        )
         ia.close()

@@ -258,7 +258,28 @@ def query(ctx: Ctx, el: etree._Element) -> FnResult:
     pagesize = _int(el, "pagesize", 100, 1, 2000, QUERY_FAILED)
     offset = _int(el, "offset", 0, 0, 2**31, QUERY_FAILED)
     _format(el, "options/returnformat")
+    # Offset paging asks the same query once per page; evaluate it once per data generation.
+    signature = b"".join(
+        etree.tostring(child) for child in el if child.tag not in ("offset", "pagesize")
+    )
+    cache_key = (ctx.company, signature, ctx.store.generation)
+    cached = ctx.store.query_cache.get(cache_key)
+    if cached is not None:
+        names, out = cached  # type: ignore[misc]
+    else:
+        names, out = _evaluate_query(ctx, obj, el, items, fold)
+        if len(ctx.store.query_cache) >= 8:
+            ctx.store.query_cache.clear()
+        ctx.store.query_cache[cache_key] = (names, out)
+    return _page(obj, names, out, offset, pagesize, ctx)
+
+
+def _evaluate_query(
+    ctx: Ctx, obj: ObjectDef, el: etree._Element, items: list[tuple[str, str]], fold: bool
+) -> tuple[list[str], list[dict[str, str]]]:
+    known = obj.field_map
     rows = _filtered(obj, ctx.store.rows(ctx.company, obj), el.findtext("docparid") or "")
+
     filt = el.find("filter")
     ops = [c for c in filt if isinstance(c.tag, str)] if filt is not None else []
     if len(ops) > 1:
@@ -296,6 +317,17 @@ def query(ctx: Ctx, el: etree._Element) -> FnResult:
         spec = known[name]
         desc = order.find("descending") is not None
         out.sort(key=_order_key(spec, name), reverse=desc)
+    return names, out
+
+
+def _page(
+    obj: ObjectDef,
+    names: list[str],
+    out: list[dict[str, str]],
+    offset: int,
+    pagesize: int,
+    ctx: Ctx,
+) -> FnResult:
     page = out[offset : offset + pagesize]
     total = len(out)
     data = etree.Element(

@@ -49,6 +49,10 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=" + ("MEMORY" if db_path is None else "WAL"))
         self._conn.execute("PRAGMA synchronous=OFF")
         self._select: dict[str, str] = {}
+        #: bumped by every change, so read caches keyed on it never serve stale rows
+        self.generation = 0
+        #: evaluated ``query`` results, keyed by (company, query signature, generation)
+        self.query_cache: dict[tuple[str, bytes, int], object] = {}
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -96,6 +100,7 @@ class Store:
 
     def rollback(self) -> None:
         """Roll the open transaction back."""
+        self.generation += 1
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
@@ -203,6 +208,7 @@ class Store:
 
         RECORDNOs are allocated here. Returns them in order.
         """
+        self.generation += 1
         if not records:
             return []
         first = self.allocate(company, obj, len(records))
@@ -231,6 +237,7 @@ class Store:
         self, company: str, obj: ObjectDef, recordno: int, values: Mapping[str, str | None]
     ) -> None:
         """Set ``values`` on one row; unknown fields are merged into ``_extra``."""
+        self.generation += 1
         known = set(obj.columns) - {"RECORDNO"}
         sets = [(k, v) for k, v in values.items() if k in known]
         extra = {k: v for k, v in values.items() if k not in known and k != "RECORDNO"}
@@ -254,6 +261,7 @@ class Store:
 
     def delete(self, company: str, obj: ObjectDef, recordnos: Iterable[int]) -> None:
         """Delete rows by RECORDNO."""
+        self.generation += 1
         self._conn.executemany(
             f"DELETE FROM {_table(obj)} WHERE company = ? AND RECORDNO = ?",
             [(company, r) for r in recordnos],
@@ -261,6 +269,7 @@ class Store:
 
     def delete_where(self, company: str, obj: ObjectDef, field: str, value: str) -> None:
         """Delete rows whose ``field`` equals ``value``."""
+        self.generation += 1
         self._conn.execute(
             f"DELETE FROM {_table(obj)} WHERE company = ? AND {_q(field)} = ?", (company, value)
         )
