@@ -51,9 +51,11 @@ def _client(name: str) -> Iterator[IntacctClient]:
     gateway = gw.IntacctGateway(seed_anchor=SEED_DAY)
     server = LoopbackServer(gateway).start()
     try:
-        with cassette(path, record_mode="once", hosts={server.url: PLACEHOLDER}):
-            with IntacctClient(endpoint_url=server.url + gw.ENDPOINT_PATH, **options) as ia:  # type: ignore[arg-type]
-                yield ia
+        with (
+            cassette(path, record_mode="once", hosts={server.url: PLACEHOLDER}),
+            IntacctClient(endpoint_url=server.url + gw.ENDPOINT_PATH, **options) as ia,  # type: ignore[arg-type]
+        ):
+            yield ia
     finally:
         server.stop()
 
