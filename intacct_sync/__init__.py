@@ -19,6 +19,7 @@ from intacct_sync.errors import (
     ConfigError,
     ControlError,
     FunctionError,
+    IncompleteWriteError,
     InputError,
     IntacctError,
     IntacctSyncError,
@@ -29,6 +30,7 @@ from intacct_sync.errors import (
     TransportError,
     ValidationError,
 )
+from intacct_sync.intacct.client import IntacctClient
 
 logging.getLogger("intacct_sync").addHandler(logging.NullHandler())
 
@@ -40,7 +42,9 @@ __all__ = [
     "FunctionError",
     "HttpRequest",
     "HttpResponse",
+    "IncompleteWriteError",
     "InputError",
+    "IntacctClient",
     "IntacctCredentials",
     "IntacctError",
     "IntacctSyncError",

@@ -274,3 +274,24 @@ def test_sales_orders_are_created_once(gateway: gw.IntacctGateway) -> None:
     assert str(first["id"].iloc[0]).startswith("Sales Order-")
     again = client.create_sales_orders([order])
     assert again["status"].iloc[0] == "duplicate"
+
+
+def test_ar_reads_become_typed_models(gateway: gw.IntacctGateway) -> None:
+    from intacct_sync.intacct.models import ARInvoice, ARPayment, SalesDocument
+
+    client = _client(gateway, company=COMPANIES["itservices"])
+    invoices = [ARInvoice.from_row(r) for r in client.read_by_query("ARINVOICE").to_dict("records")]
+    assert len(invoices) >= 60
+    assert all(i.total_paid + i.total_due == i.total for i in invoices)
+    today = dt.date(2026, 11, 23)
+    overdue = [i for i in invoices if i.paid is None and i.days_overdue(today) > 0]
+    assert overdue
+    assert all(i.days_overdue(today) == (today - i.due).days for i in overdue if i.due)
+    payments = [ARPayment.from_row(r) for r in client.read_by_query("ARPYMT").to_dict("records")]
+    assert payments
+    assert all(p.amount > 0 for p in payments)
+    docs = [
+        SalesDocument.from_row(r) for r in client.read_by_query("SODOCUMENT").to_dict("records")
+    ]
+    assert docs
+    assert all(d.doc_id.startswith(d.definition) for d in docs)

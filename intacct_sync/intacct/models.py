@@ -18,15 +18,19 @@ import attrs
 from intacct_sync.errors import InputError
 
 __all__ = [
+    "ARInvoice",
+    "ARPayment",
     "ClassValue",
     "Customer",
     "Department",
+    "DimensionValue",
     "GLAccount",
     "IntacctRecord",
     "Item",
     "JournalEntry",
     "JournalLine",
     "Location",
+    "SalesDocument",
     "SalesOrder",
     "SalesOrderLine",
     "StatAccount",
@@ -210,6 +214,34 @@ class ClassValue:
             "PARENTID": self.parent_id,
             "STATUS": self.status,
         }
+
+
+@attrs.frozen(kw_only=True)
+class DimensionValue:
+    """A value of a user-defined dimension (a custom object enabled as a GL dimension).
+
+    Lines reference it through ``GLDIM<name>``; pass it in ``JournalLine.dimensions``.
+    """
+
+    object: str
+    id_field: str
+    id: str
+    name: str
+    status: Status = "active"
+
+    @property
+    def OBJECT(self) -> str:
+        """The dimension's object name."""
+        return self.object
+
+    @property
+    def key(self) -> str:
+        """The value's id."""
+        return self.id
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update``."""
+        return {self.id_field: self.id, "NAME": self.name, "STATUS": self.status}
 
 
 @attrs.frozen(kw_only=True)
@@ -477,3 +509,125 @@ class SalesOrder:
                 amount -= amount * line.discount_percent / 100
             total += amount
         return total
+
+
+def _date(row: Mapping[str, Any], name: str) -> dt.date | None:
+    value = row.get(name)
+    if value is None or value != value:  # NaN/NaT
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "date"):
+        return value.date()  # type: ignore[no-any-return]
+    text = str(value).strip()
+    if not text:
+        return None
+    for fmt in ("%m/%d/%Y", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - Intacct dates are naive
+        except ValueError:
+            continue
+    raise InputError("not a date", field=name, value=value)
+
+
+def _text(row: Mapping[str, Any], name: str) -> str:
+    value = row.get(name)
+    return "" if value is None or value != value else str(value)
+
+
+def _amount(row: Mapping[str, Any], name: str) -> Decimal:
+    value = row.get(name)
+    if value is None or value != value or value == "":
+        return Decimal(0)
+    return _money(value)
+
+
+@attrs.frozen(kw_only=True)
+class ARInvoice:
+    """An AR invoice as read (``ARINVOICE``); build one from a row with :meth:`from_row`."""
+
+    record_no: int
+    invoice_no: str
+    customer_id: str
+    state: str
+    created: dt.date | None
+    due: dt.date | None
+    paid: dt.date | None
+    total: Decimal
+    total_paid: Decimal
+    total_due: Decimal
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ARInvoice:
+        """From a row of ``read_by_query("ARINVOICE")`` (typed or text)."""
+        return cls(
+            record_no=int(row["RECORDNO"]),
+            invoice_no=_text(row, "RECORDID"),
+            customer_id=_text(row, "CUSTOMERID"),
+            state=_text(row, "STATE"),
+            created=_date(row, "WHENCREATED"),
+            due=_date(row, "WHENDUE"),
+            paid=_date(row, "WHENPAID"),
+            total=_amount(row, "TOTALENTERED"),
+            total_paid=_amount(row, "TOTALPAID"),
+            total_due=_amount(row, "TOTALDUE"),
+        )
+
+    def days_overdue(self, today: dt.date) -> int:
+        """Days past due: to the paid date when paid, else to ``today``; never negative."""
+        if self.due is None:
+            return 0
+        end = self.paid or today
+        return max(0, (end - self.due).days)
+
+
+@attrs.frozen(kw_only=True)
+class ARPayment:
+    """An AR payment as read (``ARPYMT``)."""
+
+    record_no: int
+    customer_id: str
+    state: str
+    received: dt.date | None
+    amount: Decimal
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ARPayment:
+        """From a row of ``read_by_query("ARPYMT")``."""
+        return cls(
+            record_no=int(row["RECORDNO"]),
+            customer_id=_text(row, "CUSTOMERID"),
+            state=_text(row, "STATE"),
+            received=_date(row, "RECEIPTDATE") or _date(row, "WHENCREATED"),
+            amount=_amount(row, "TOTALENTERED"),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SalesDocument:
+    """An order-entry document as read (``SODOCUMENT``)."""
+
+    record_no: int
+    doc_id: str
+    doc_no: str
+    definition: str
+    customer_id: str
+    state: str
+    created: dt.date | None
+    total: Decimal
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> SalesDocument:
+        """From a row of ``read_by_query("SODOCUMENT")``."""
+        return cls(
+            record_no=int(row["RECORDNO"]),
+            doc_id=_text(row, "DOCID"),
+            doc_no=_text(row, "DOCNO"),
+            definition=_text(row, "DOCPARID"),
+            customer_id=_text(row, "CUSTVENDID"),
+            state=_text(row, "STATE"),
+            created=_date(row, "WHENCREATED"),
+            total=_amount(row, "TOTAL"),
+        )
