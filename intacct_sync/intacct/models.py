@@ -511,7 +511,7 @@ class SalesOrder:
         return total
 
 
-def _date(row: Mapping[str, Any], name: str) -> dt.date | None:
+def _date(row: Mapping[Any, Any], name: str) -> dt.date | None:
     value = row.get(name)
     if value is None or value != value:  # NaN/NaT
         return None
@@ -532,12 +532,12 @@ def _date(row: Mapping[str, Any], name: str) -> dt.date | None:
     raise InputError("not a date", field=name, value=value)
 
 
-def _text(row: Mapping[str, Any], name: str) -> str:
+def _text(row: Mapping[Any, Any], name: str) -> str:
     value = row.get(name)
     return "" if value is None or value != value else str(value)
 
 
-def _amount(row: Mapping[str, Any], name: str) -> Decimal:
+def _amount(row: Mapping[Any, Any], name: str) -> Decimal:
     value = row.get(name)
     if value is None or value != value or value == "":
         return Decimal(0)
@@ -560,7 +560,7 @@ class ARInvoice:
     total_due: Decimal
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ARInvoice:
+    def from_row(cls, row: Mapping[Any, Any]) -> ARInvoice:
         """From a row of ``read_by_query("ARINVOICE")`` (typed or text)."""
         return cls(
             record_no=int(row["RECORDNO"]),
@@ -594,7 +594,7 @@ class ARPayment:
     amount: Decimal
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ARPayment:
+    def from_row(cls, row: Mapping[Any, Any]) -> ARPayment:
         """From a row of ``read_by_query("ARPYMT")``."""
         return cls(
             record_no=int(row["RECORDNO"]),
@@ -619,7 +619,7 @@ class SalesDocument:
     total: Decimal
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> SalesDocument:
+    def from_row(cls, row: Mapping[Any, Any]) -> SalesDocument:
         """From a row of ``read_by_query("SODOCUMENT")``."""
         return cls(
             record_no=int(row["RECORDNO"]),
