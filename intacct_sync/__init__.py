@@ -31,6 +31,7 @@ from intacct_sync.errors import (
     ValidationError,
 )
 from intacct_sync.intacct.client import IntacctClient
+from intacct_sync.salesforce.client import SalesforceClient
 
 logging.getLogger("intacct_sync").addHandler(logging.NullHandler())
 
@@ -51,12 +52,13 @@ __all__ = [
     "ProtocolError",
     "RetryPolicy",
     "SalesforceAuthenticationError",
+    "SalesforceClient",
     "SalesforceCredentials",
     "SalesforceError",
     "StateError",
     "Timeout",
-    "TransportError",
     "Transport",
+    "TransportError",
     "ValidationError",
     "__version__",
 ]

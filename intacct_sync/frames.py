@@ -10,9 +10,9 @@ kind          dtype                          wire values accepted
 ``boolean``   ``boolean``                    ``true/false``, ``T/F``, ``1/0``, JSON booleans
 ``decimal``   ``object`` of ``Decimal``      ``"1234.56"``, JSON numbers (exact)
 ``float``     ``Float64``                    numbers (percentages, rates that are not money)
-``date``      ``datetime64[ns]``             ``mm/dd/yyyy`` (Intacct) or ``yyyy-mm-dd``
-``datetime``  ``datetime64[ns]`` (naive)     ``mm/dd/yyyy HH:MM:SS`` or ISO without offset
-``timestamp`` ``datetime64[ns, UTC]``        ISO 8601 with an offset (Salesforce)
+``date``      ``datetime64[us]``             ``mm/dd/yyyy`` (Intacct) or ``yyyy-mm-dd``
+``datetime``  ``datetime64[us]`` (naive)     ``mm/dd/yyyy HH:MM:SS`` or ISO without offset
+``timestamp`` ``datetime64[us, UTC]``        ISO 8601 with an offset (Salesforce)
 ============  =============================  ==========================================
 
 An empty result has the same columns and dtypes as a full one. A value that cannot be read as
@@ -58,9 +58,9 @@ DTYPES: Mapping[Kind, str] = {
     "boolean": "boolean",
     "decimal": "object",
     "float": "Float64",
-    "date": "datetime64[ns]",
-    "datetime": "datetime64[ns]",
-    "timestamp": "datetime64[ns, UTC]",
+    "date": "datetime64[us]",
+    "datetime": "datetime64[us]",
+    "timestamp": "datetime64[us, UTC]",
 }
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
@@ -199,7 +199,7 @@ def _dates(name: str, values: Sequence[Any], formats: Sequence[str]) -> Any:
     texts = pd.Series(values, dtype=object)
     texts = texts.where(texts.notna() & (texts != ""), None)
     if len(texts) and all(isinstance(v, pd.Timestamp) or v is None for v in texts):
-        return pd.array(pd.to_datetime(texts).astype("datetime64[ns]"))
+        return pd.array(pd.to_datetime(texts).astype("datetime64[us]"))
     result = pd.to_datetime(texts, format=formats[0], errors="coerce")
     for fmt in formats[1:]:
         todo = result.isna() & texts.notna()
@@ -215,7 +215,7 @@ def _dates(name: str, values: Sequence[Any], formats: Sequence[str]) -> Any:
             field=name,
             value=texts.iloc[row],
         )
-    return pd.array(result.astype("datetime64[ns]"))
+    return pd.array(result.astype("datetime64[us]"))
 
 
 def _timestamps(name: str, values: Sequence[Any]) -> Any:
@@ -226,7 +226,7 @@ def _timestamps(name: str, values: Sequence[Any]) -> Any:
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         raise InputError("not an ISO 8601 timestamp", row=row, field=name, value=texts.iloc[row])
-    return pd.array(result.astype("datetime64[ns, UTC]"))
+    return pd.array(result.astype("datetime64[us, UTC]"))
 
 
 def empty_frame(kinds: Mapping[str, Kind]) -> pd.DataFrame:

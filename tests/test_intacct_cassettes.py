@@ -68,7 +68,7 @@ def _paged_read(ia: IntacctClient) -> None:
     frame = pd.concat(pages, ignore_index=True)
     assert frame["ACCOUNTNO"].is_unique
     assert "4000" in set(frame["ACCOUNTNO"])
-    assert str(frame["WHENCREATED"].dtype) == "datetime64[ns]"
+    assert str(frame["WHENCREATED"].dtype) == "datetime64[us]"
 
 
 def _filtered_query(ia: IntacctClient) -> None:

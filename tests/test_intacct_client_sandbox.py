@@ -69,7 +69,7 @@ def test_read_by_query_pages_to_the_end_with_typed_columns(ia: IntacctClient) ->
     assert whole["RECORDNO"].is_unique
     assert str(whole["RECORDNO"].dtype) == "Int64"
     assert str(whole["ACCOUNTNO"].dtype) == "string"
-    assert str(whole["WHENMODIFIED"].dtype) == "datetime64[ns]"
+    assert str(whole["WHENMODIFIED"].dtype) == "datetime64[us]"
     assert all(list(p.columns) == list(whole.columns) for p in pages)
 
 
@@ -95,7 +95,7 @@ def test_query_offset_paging_is_complete_and_ordered(ia: IntacctClient) -> None:
     assert paged["RECORDNO"].is_monotonic_increasing
     amounts = paged["TRX_AMOUNT"]
     assert all(isinstance(v, Decimal) for v in amounts)
-    assert str(paged["ENTRY_DATE"].dtype) == "datetime64[ns]"
+    assert str(paged["ENTRY_DATE"].dtype) == "datetime64[us]"
 
 
 def test_query_filters_reach_the_gateway(ia: IntacctClient) -> None:
