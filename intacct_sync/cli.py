@@ -17,7 +17,9 @@ from typing import TextIO
 
 import pandas as pd
 
+from intacct_sync import sandbox
 from intacct_sync.reports import frame_text
+from intacct_sync.sandbox import Sandbox
 
 __all__ = ["main"]
 
@@ -28,10 +30,10 @@ def _print_frame(title: str, frame: pd.DataFrame, out: TextIO, *, max_rows: int 
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from intacct_sync import sandbox
-
     with sandbox.running() as sb, sb.intacct_client() as ia:
-        out.write(f"Sandbox running: Intacct gateway {sb.intacct_url}, Salesforce {sb.salesforce_url}\n")
+        out.write(
+            f"Sandbox running: Intacct gateway {sb.intacct_url}, Salesforce {sb.salesforce_url}\n"
+        )
         accounts = ia.read_by_query(
             "GLACCOUNT", fields=["ACCOUNTNO", "TITLE", "ACCOUNTTYPE", "NORMALBALANCE", "STATUS"]
         )
@@ -50,29 +52,24 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _demo_salesforce(sb: object, out: TextIO) -> None:
-    salesforce_client = getattr(sb, "salesforce_client", None)
-    if salesforce_client is None:
-        return
-    try:
-        sf = salesforce_client()
-    except ImportError:
-        return
-    with sf:
-        result = sf.query(
+def _demo_salesforce(sb: Sandbox, out: TextIO) -> None:
+    with sb.salesforce_client() as sf:
+        won = sf.query(
             "SELECT Id, Name, Account.Name, Amount, CloseDate, "
             "(SELECT Quantity, UnitPrice, TotalPrice, Product2.Name FROM OpportunityLineItems) "
-            "FROM Opportunity WHERE StageName = 'Closed Won' ORDER BY CloseDate DESC LIMIT 10"
+            "FROM Opportunity WHERE StageName = 'Closed Won' ORDER BY CloseDate DESC LIMIT 5"
         )
-        _print_frame("Closed-won opportunities (Salesforce, query)", result, out)
-        children = result.attrs.get("children", {}).get("OpportunityLineItems")
-        if children is not None:
-            _print_frame("Their line items (child subquery)", children, out)
+        _print_frame("Closed-won opportunities (Salesforce query)", won.drop(columns=["Id"]), out)
+        lines = won.attrs["children"]["OpportunityLineItems"]
+        named = lines.merge(won[["Id", "Name"]], left_on="ParentId", right_on="Id")
+        _print_frame(
+            "Their line items (child subquery, joined on ParentId)",
+            named[["Name", "Product2.Name", "Quantity", "UnitPrice", "TotalPrice"]],
+            out,
+        )
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from intacct_sync import sandbox
-
     with sandbox.running(intacct_db=args.intacct_db, salesforce_db=args.salesforce_db) as sb:
         out.write(f"Intacct gateway:   {sb.intacct_url}\nSalesforce:        {sb.salesforce_url}\n")
         if args.print_env:

@@ -22,6 +22,8 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, float) and value != value:
         return ""
+    if isinstance(value, pd.Timestamp) and value.tzinfo is None and value == value.normalize():
+        return value.date().isoformat()
     return value
 
 
