@@ -35,6 +35,7 @@ docs: $(STAMP)
 test: lint typecheck layers unit docs
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python -m benchmarks
 
 bench-peers: $(STAMP)
