@@ -9,6 +9,7 @@ are mapped here to :class:`~intacct_sync.errors.TransportError`, so ``requests``
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -160,6 +161,15 @@ def _reason(exc: BaseException) -> str:
 
 
 def _was_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    # Refused connections and failed name lookups prove the request never left; anything
+    # else (a reset, a dropped connection) may have reached the server.
+    inner: BaseException | None = exc
+    while inner is not None:
+        if isinstance(inner, ConnectionRefusedError | socket.gaierror):
+            return False
+        inner = inner.__cause__ or inner.__context__
+        if inner is exc:
+            break
     text = _reason(exc).lower()
     never_sent = ("connection refused", "name or service not known", "newconnectionerror")
     return not any(marker in text for marker in never_sent)
@@ -220,7 +230,11 @@ def send(
                 scrub_headers(request.headers),
                 scrub_body(request.body),
             )
-        response = transport.send(request, timeout=timeout)
+        try:
+            response = transport.send(request, timeout=timeout)
+        except TransportError as exc:
+            log.info("%s -> %s: %s", what, type(exc).__name__, exc)
+            raise
         log.info("%s -> HTTP %d (%.3fs)", what, response.status, response.elapsed)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("<<< HTTP %d\n%s", response.status, scrub_body(response.body))

@@ -96,7 +96,7 @@ class IntacctCredentials:
 
         values: dict[str, str | None] = {}
         for name, (var, key) in _INTACCT_SOURCES.items():
-            value = explicit.get(name)
+            value = explicit.get(name) or None
             if value is None:
                 value = env.get(var) or None
             if value is None:

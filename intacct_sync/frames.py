@@ -2,18 +2,18 @@
 
 Types are explicit, never inferred. A column's *kind* says how its wire values are read:
 
-============  =============================  ==========================================
-kind          dtype                          wire values accepted
-============  =============================  ==========================================
-``text``      ``string``                     any; ``""`` and ``None`` are missing
-``integer``   ``Int64``                      ``"12"``, ``12``
-``boolean``   ``boolean``                    ``true/false``, ``T/F``, ``1/0``, JSON booleans
-``decimal``   ``object`` of ``Decimal``      ``"1234.56"``, JSON numbers (exact)
-``float``     ``Float64``                    numbers (percentages, rates that are not money)
-``date``      ``datetime64[us]``             ``mm/dd/yyyy`` (Intacct) or ``yyyy-mm-dd``
-``datetime``  ``datetime64[us]`` (naive)     ``mm/dd/yyyy HH:MM:SS`` or ISO without offset
-``timestamp`` ``datetime64[us, UTC]``        ISO 8601 with an offset (Salesforce)
-============  =============================  ==========================================
+=============  =============================  ==========================================
+kind           dtype                          wire values accepted
+=============  =============================  ==========================================
+``text``       ``string``                     any; ``""`` and ``None`` are missing
+``integer``    ``Int64``                      ``"12"``, ``12``
+``boolean``    ``boolean``                    ``true/false``, ``T/F``, ``1/0``, JSON booleans
+``decimal``    ``object`` of ``Decimal``      ``"1234.56"``, JSON numbers (exact)
+``float``      ``Float64``                    numbers (percentages, rates that are not money)
+``date``       ``datetime64[us]``             ``mm/dd/yyyy`` (Intacct) or ``yyyy-mm-dd``
+``datetime``   ``datetime64[us]`` (naive)     ``mm/dd/yyyy HH:MM:SS`` or ISO without offset
+``timestamp``  ``datetime64[us, UTC]``        ISO 8601 with an offset (Salesforce)
+=============  =============================  ==========================================
 
 An empty result has the same columns and dtypes as a full one. A value that cannot be read as
 its kind raises :class:`~intacct_sync.errors.InputError` naming the row, column and value.

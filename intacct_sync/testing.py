@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from intacct_sync._redact import scrub_body, scrub_headers
+from intacct_sync._redact import REDACTED, scrub_body, scrub_headers
 from intacct_sync._transport import HttpRequest, HttpResponse, Timeout
 
 __all__ = ["MockTransport", "cassette", "normalise_body"]
@@ -87,7 +87,9 @@ def cassette(
         request.uri = _rewrite(request.uri, mapping)
         if request.body:
             request.body = _rewrite(normalise_body(request.body), mapping).encode()
-        request.headers = scrub_headers(dict(request.headers))
+        request.headers = {
+            k: v for k, v in scrub_headers(dict(request.headers)).items() if v != REDACTED
+        }
         return request
 
     def before_response(response: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,9 @@ def cassette(
             response["body"]["string"] = _rewrite(scrub_body(body), mapping).encode()
         headers = response.get("headers", {})
         response["headers"] = {
-            k: v for k, v in headers.items() if k.lower() not in ("set-cookie", "date", "content-length")
+            k: v
+            for k, v in headers.items()
+            if k.lower() not in ("set-cookie", "date", "content-length")
         }
         return response
 

@@ -37,8 +37,6 @@ class Sandbox:
     Attributes:
         intacct: the Intacct gateway emulator (its ``faults``, its SQLite store).
         salesforce: the Salesforce REST emulator.
-        intacct_url: the gateway endpoint URL.
-        salesforce_url: the instance URL.
     """
 
     def __init__(
