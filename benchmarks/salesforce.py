@@ -4,6 +4,7 @@ simple-salesforce query_all + pandas.json_normalize), and upserting 10,000 Accou
 from __future__ import annotations
 
 import gc
+import importlib
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,8 @@ def _ours(url: str, transport: CountingTransport | None = None) -> SalesforceCli
 
 def _peer(url: str, token: str) -> Any:
     import requests  # noqa: TID251 - the peer library brings its own HTTP stack
-    from simple_salesforce import Salesforce  # type: ignore[attr-defined]
+
+    salesforce_class = importlib.import_module("simple_salesforce").Salesforce
 
     class LoopbackSession(requests.Session):
         # simple-salesforce always builds https URLs; the sandbox speaks http on loopback.
