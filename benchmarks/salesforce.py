@@ -44,7 +44,7 @@ def _peer(url: str, token: str) -> Any:
                 method, str(url).replace("https://127.0.0.1", "http://127.0.0.1"), *args, **kwargs
             )
 
-    return Salesforce(
+    return salesforce_class(
         instance_url=url, session_id=token, version=sfa.API_VERSION, session=LoopbackSession()
     )
 
