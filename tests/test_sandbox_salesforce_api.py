@@ -26,39 +26,10 @@ from intacct_sync.sandbox.salesforce_api import (
     USERNAME,
     SalesforceApi,
 )
+from tests.sf_emulator import Sf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "salesforce"
 V = f"/services/data/v{API_VERSION}"
-
-
-class Sf:
-    """Minimal caller of the emulator without sockets."""
-
-    def __init__(self, api: SalesforceApi) -> None:
-        self.api = api
-        self.token = api.issue_token()
-
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any, dict[str, str]]:
-        raw = json.dumps(body).encode() if body is not None else b""
-        reply = self.api.handle(
-            Exchange(
-                method=method,
-                path=path,
-                headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
-                body=raw,
-            )
-        )
-        payload: Any = reply.body.decode()
-        if reply.body and reply.content_type.startswith("application/json"):
-            payload = json.loads(reply.body)
-        return reply.status, payload, dict(reply.headers)
-
-    def query(self, soql: str) -> Any:
-        status, body, _ = self.call("GET", f"{V}/query?q={quote(soql)}")
-        assert status == 200, body
-        return body
 
 
 @pytest.fixture
@@ -782,7 +753,7 @@ def test_latency_fault_over_http(served: Any) -> None:
 
 def test_inspection_stats(api: SalesforceApi, sf: Sf) -> None:
     api.reset_stats()
-    sf.query("SELECT Id FROM Account")
+    sf.records("SELECT Id FROM Account")
     sf.call("GET", f"{V}/sobjects/Account/describe")
     sf.call(
         "POST",

@@ -13,43 +13,13 @@ from urllib.parse import quote
 import pytest
 
 from intacct_sync._transport import HttpRequest, RequestsTransport, Timeout
-from intacct_sync.sandbox._http import Exchange, LoopbackServer
+from intacct_sync.sandbox._http import LoopbackServer
 from intacct_sync.sandbox.salesforce_api import API_VERSION, SalesforceApi
 from intacct_sync.sandbox.salesforce_seed import EXCLUDE_TAG
+from tests.sf_emulator import Sf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "salesforce"
 V = f"/services/data/v{API_VERSION}"
-
-
-class Sf:
-    """Minimal caller of the emulator without sockets."""
-
-    def __init__(self, api: SalesforceApi) -> None:
-        self.api = api
-        self.token = api.issue_token()
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, Any, dict[str, str]]:
-        data = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
-        reply = self.api.handle(
-            Exchange(
-                method=method,
-                path=path,
-                headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
-                body=data,
-            )
-        )
-        payload: Any = reply.body.decode()
-        if reply.body and reply.content_type.startswith("application/json"):
-            payload = json.loads(reply.body)
-        return reply.status, payload, dict(reply.headers)
 
 
 @pytest.fixture

@@ -3,46 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
-from intacct_sync.sandbox._http import Exchange
 from intacct_sync.sandbox.salesforce_api import SalesforceApi
 from intacct_sync.sandbox.salesforce_schema import OBJECTS
 from intacct_sync.sandbox.soql import SoqlError, compile_query, decode_string
-
-
-class Sf:
-    """Minimal caller of the emulator without sockets."""
-
-    def __init__(self, api: SalesforceApi) -> None:
-        self.api = api
-        self.token = api.issue_token()
-
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any, dict[str, str]]:
-        raw = json.dumps(body).encode() if body is not None else b""
-        reply = self.api.handle(
-            Exchange(
-                method=method,
-                path=path,
-                headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
-                body=raw,
-            )
-        )
-        payload: Any = reply.body.decode()
-        if reply.body and reply.content_type.startswith("application/json"):
-            payload = json.loads(reply.body)
-        return reply.status, payload, dict(reply.headers)
-
-    def query(self, soql: str, *, all_rows: bool = False, batch: int | None = None) -> Any:
-        headers = {"Sforce-Query-Options": f"batchSize={batch}"} if batch else None
-        resource = "queryAll" if all_rows else "query"
-        return self.call("GET", f"/services/data/v62.0/{resource}?q={quote(soql)}", None, headers)
+from tests.sf_emulator import Sf
 
 
 @pytest.fixture(scope="module")
