@@ -85,11 +85,36 @@ def _custom(fields: dict[str, Any], custom: Mapping[str, Any]) -> dict[str, Any]
     return fields
 
 
+class _FieldMapped:
+    """Records whose fields map one to one onto Intacct fields; the first is the ID field."""
+
+    OBJECT: ClassVar[str]
+    #: attribute name -> Intacct field name, ID field first
+    WIRE: ClassVar[Mapping[str, str]]
+
+    @property
+    def key(self) -> str:
+        """The ID field's value."""
+        return str(getattr(self, next(iter(self.WIRE))))
+
+    def to_fields(self) -> dict[str, Any]:
+        """Fields for ``create``/``update`` (``None`` values are not sent)."""
+        return {wire: getattr(self, attribute) for attribute, wire in self.WIRE.items()}
+
+
 @attrs.frozen(kw_only=True)
-class GLAccount:
+class GLAccount(_FieldMapped):
     """A general ledger account (``GLACCOUNT``)."""
 
     OBJECT: ClassVar[str] = "GLACCOUNT"
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "account_no": "ACCOUNTNO",
+        "title": "TITLE",
+        "account_type": "ACCOUNTTYPE",
+        "normal_balance": "NORMALBALANCE",
+        "category": "CATEGORY",
+        "status": "STATUS",
+    }
     account_no: str
     title: str
     account_type: Literal["balancesheet", "incomestatement"] = "incomestatement"
@@ -97,123 +122,75 @@ class GLAccount:
     status: Status = "active"
     category: str | None = None
 
-    @property
-    def key(self) -> str:
-        """``ACCOUNTNO``."""
-        return self.account_no
-
-    def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
-        return {
-            "ACCOUNTNO": self.account_no,
-            "TITLE": self.title,
-            "ACCOUNTTYPE": self.account_type,
-            "NORMALBALANCE": self.normal_balance,
-            "CATEGORY": self.category,
-            "STATUS": self.status,
-        }
-
 
 @attrs.frozen(kw_only=True)
-class StatAccount:
+class StatAccount(_FieldMapped):
     """A statistical account (``STATACCOUNT``), e.g. a donor count."""
 
     OBJECT: ClassVar[str] = "STATACCOUNT"
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "account_no": "ACCOUNTNO",
+        "title": "TITLE",
+        "category": "CATEGORY",
+        "status": "STATUS",
+    }
     account_no: str
     title: str
     status: Status = "active"
     category: str | None = None
 
-    @property
-    def key(self) -> str:
-        """``ACCOUNTNO``."""
-        return self.account_no
-
-    def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
-        return {
-            "ACCOUNTNO": self.account_no,
-            "TITLE": self.title,
-            "CATEGORY": self.category,
-            "STATUS": self.status,
-        }
-
 
 @attrs.frozen(kw_only=True)
-class Location:
+class Location(_FieldMapped):
     """A location dimension value (``LOCATION``)."""
 
     OBJECT: ClassVar[str] = "LOCATION"
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "location_id": "LOCATIONID",
+        "name": "NAME",
+        "parent_id": "PARENTID",
+        "status": "STATUS",
+    }
     location_id: str
     name: str
     parent_id: str | None = None
     status: Status = "active"
 
-    @property
-    def key(self) -> str:
-        """``LOCATIONID``."""
-        return self.location_id
-
-    def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
-        return {
-            "LOCATIONID": self.location_id,
-            "NAME": self.name,
-            "PARENTID": self.parent_id,
-            "STATUS": self.status,
-        }
-
 
 @attrs.frozen(kw_only=True)
-class Department:
+class Department(_FieldMapped):
     """A department dimension value (``DEPARTMENT``; its name field is ``TITLE``)."""
 
     OBJECT: ClassVar[str] = "DEPARTMENT"
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "department_id": "DEPARTMENTID",
+        "title": "TITLE",
+        "parent_id": "PARENTID",
+        "status": "STATUS",
+    }
     department_id: str
     title: str
     parent_id: str | None = None
     status: Status = "active"
 
-    @property
-    def key(self) -> str:
-        """``DEPARTMENTID``."""
-        return self.department_id
-
-    def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
-        return {
-            "DEPARTMENTID": self.department_id,
-            "TITLE": self.title,
-            "PARENTID": self.parent_id,
-            "STATUS": self.status,
-        }
-
 
 @attrs.frozen(kw_only=True)
-class ClassValue:
+class ClassValue(_FieldMapped):
     """A class dimension value (``CLASS``)."""
 
     OBJECT: ClassVar[str] = "CLASS"
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "class_id": "CLASSID",
+        "name": "NAME",
+        "description": "DESCRIPTION",
+        "parent_id": "PARENTID",
+        "status": "STATUS",
+    }
     class_id: str
     name: str
     description: str | None = None
     parent_id: str | None = None
     status: Status = "active"
-
-    @property
-    def key(self) -> str:
-        """``CLASSID``."""
-        return self.class_id
-
-    def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
-        return {
-            "CLASSID": self.class_id,
-            "NAME": self.name,
-            "DESCRIPTION": self.description,
-            "PARENTID": self.parent_id,
-            "STATUS": self.status,
-        }
 
 
 @attrs.frozen(kw_only=True)
