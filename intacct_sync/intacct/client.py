@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -51,6 +50,15 @@ from intacct_sync.intacct._protocol import (
     page_columns,
     parse_response,
 )
+from intacct_sync.intacct._writes import (
+    OUTCOME_COLUMNS,
+    PendingWrite,
+    control_id,
+    id_value,
+    nest_fields,
+    outcome,
+    result_outcome,
+)
 from intacct_sync.intacct.filters import Filter
 from intacct_sync.intacct.models import IntacctRecord, SalesOrder
 
@@ -73,23 +81,8 @@ DATATYPE_KINDS: Mapping[str, frames.Kind] = {
     "DATETIME": "datetime",
     "BOOLEAN": "boolean",
 }
-#: Columns of the outcome frame every write returns.
-OUTCOME_COLUMNS: Mapping[str, frames.Kind] = {
-    "row": "integer",
-    "object": "text",
-    "key": "text",
-    "function": "text",
-    "control_id": "text",
-    "status": "text",
-    "done": "boolean",
-    "RECORDNO": "integer",
-    "id": "text",
-    "errors": "text",
-    "errornos": "text",
-}
 _EXPIRED_RESULT = re.compile(r"invalid or expired resultid", re.I)
 _MAX_KEYS = 100
-_CONTROL_ID_MAX = 256
 
 
 @attrs.frozen(kw_only=True)
@@ -97,16 +90,6 @@ class _Session:
     session_id: str = attrs.field(repr=False)
     endpoint: str
     entity_id: str
-
-
-@attrs.frozen(kw_only=True)
-class _Write:
-    """One record to write, normalised."""
-
-    row: int
-    obj: str
-    key: str
-    function: Function
 
 
 class IntacctClient:
@@ -685,15 +668,13 @@ class IntacctClient:
         writes = []
         for row, key in enumerate(keys):
             text = str(key)
-            control_id = _control_id("delete", obj, text)
+            cid = control_id("delete", obj, text)
             writes.append(
-                _Write(
+                PendingWrite(
                     row=row,
                     obj=obj,
                     key=text,
-                    function=Function(
-                        control_id=control_id, body=fn.delete(obj, text), is_write=True
-                    ),
+                    function=Function(control_id=cid, body=fn.delete(obj, text), is_write=True),
                 )
             )
         return self._write(writes, transaction=transaction, progress=progress, what="delete")
@@ -720,13 +701,13 @@ class IntacctClient:
                 state=order.state,
                 custom_fields=order.custom_fields or None,
             )
-            control_id = _control_id("create_sotransaction", order.transaction_type, order.key)
+            cid = control_id("create_sotransaction", order.transaction_type, order.key)
             writes.append(
-                _Write(
+                PendingWrite(
                     row=row,
                     obj="SODOCUMENT",
                     key=order.key,
-                    function=Function(control_id=control_id, body=body, is_write=True),
+                    function=Function(control_id=cid, body=body, is_write=True),
                 )
             )
         return self._write(
@@ -740,7 +721,7 @@ class IntacctClient:
         obj: str | None,
         keys: Sequence[str] | None,
         build: Callable[[str, Mapping[str, Any]], etree._Element],
-    ) -> list[_Write]:
+    ) -> list[PendingWrite]:
         items: list[Any] = (
             frames.frame_to_records(records) if isinstance(records, pd.DataFrame) else list(records)
         )
@@ -748,14 +729,14 @@ class IntacctClient:
             raise InputError(
                 f"keys has {len(keys)} item(s) for {len(items)} record(s)", field="keys"
             )
-        writes: list[_Write] = []
+        writes: list[PendingWrite] = []
         occurrences: dict[str, int] = {}
         for row, item in enumerate(items):
             if isinstance(item, Mapping):
                 if obj is None:
                     raise InputError("object= is required for mappings and DataFrames", row=row)
                 record_obj = obj
-                fields = _nest(item, row)
+                fields = nest_fields(item, row)
                 identity = None
             else:
                 record_obj = item.OBJECT
@@ -776,12 +757,12 @@ class IntacctClient:
             else:
                 identity_text = identity
             writes.append(
-                _Write(
+                PendingWrite(
                     row=row,
                     obj=record_obj,
-                    key=identity or _id_value(record_obj, fields),
+                    key=identity or id_value(record_obj, fields),
                     function=Function(
-                        control_id=_control_id(op, record_obj, identity_text),
+                        control_id=control_id(op, record_obj, identity_text),
                         body=body,
                         is_write=True,
                     ),
@@ -790,7 +771,7 @@ class IntacctClient:
         return writes
 
     def _write(
-        self, writes: list[_Write], *, transaction: bool, progress: bool, what: str
+        self, writes: list[PendingWrite], *, transaction: bool, progress: bool, what: str
     ) -> pd.DataFrame:
         if transaction and len(writes) > self.batch_size:
             raise InputError(
@@ -807,9 +788,9 @@ class IntacctClient:
                 try:
                     outcomes.extend(self._write_batch(batch, transaction=transaction, what=what))
                 except IntacctSyncError as exc:
-                    outcomes.extend(_outcome(w, "unknown", errors=str(exc)) for w in batch)
+                    outcomes.extend(outcome(w, "unknown", errors=str(exc)) for w in batch)
                     outcomes.extend(
-                        _outcome(w, "not_sent") for w in writes[start + self.batch_size :]
+                        outcome(w, "not_sent") for w in writes[start + self.batch_size :]
                     )
                     raise IncompleteWriteError(
                         f"{what} stopped after {start} of {len(writes)} record(s): {exc}; "
@@ -824,7 +805,7 @@ class IntacctClient:
         return frame
 
     def _write_batch(
-        self, batch: list[_Write], *, transaction: bool, what: str
+        self, batch: list[PendingWrite], *, transaction: bool, what: str
     ) -> list[dict[str, Any]]:
         pending = list(batch)
         done: dict[int, dict[str, Any]] = {}
@@ -844,12 +825,12 @@ class IntacctClient:
                 if result.in_process and not transaction:
                     retry_later.append(write)
                 else:
-                    done[write.row] = _result_outcome(write, result)
+                    done[write.row] = result_outcome(write, result)
             if not retry_later:
                 break
             if attempt == self.retry.max_retries:
                 for write in retry_later:
-                    done[write.row] = _outcome(
+                    done[write.row] = outcome(
                         write, "unknown", errors="still in process at the gateway"
                     )
                 break
@@ -938,81 +919,3 @@ def _concat(pages: Iterator[pd.DataFrame]) -> pd.DataFrame:
     if children:
         frame.attrs["children"] = {n: pd.concat(c, ignore_index=True) for n, c in children.items()}
     return frame
-
-
-def _control_id(op: str, obj: str, identity: str) -> str:
-    digest = hashlib.sha256(f"{op}|{obj}|{identity}".encode()).hexdigest()[:40]
-    return f"{op}-{obj}-{digest}"[:_CONTROL_ID_MAX]
-
-
-def _nest(record: Mapping[str, Any], row: int) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for name, value in record.items():
-        parts = str(name).split(".")
-        target = nested
-        for part in parts[:-1]:
-            existing = target.setdefault(part, {})
-            if not isinstance(existing, dict):
-                raise InputError("column is both a value and a group", row=row, field=str(name))
-            target = existing
-        if isinstance(value, float):
-            raise InputError(
-                "binary floats are not written to Intacct; use Decimal or str",
-                row=row,
-                field=str(name),
-                value=value,
-            )
-        target[parts[-1]] = value
-    return nested
-
-
-_ID_FIELDS = {
-    "GLACCOUNT": "ACCOUNTNO",
-    "STATACCOUNT": "ACCOUNTNO",
-    "LOCATION": "LOCATIONID",
-    "DEPARTMENT": "DEPARTMENTID",
-    "CLASS": "CLASSID",
-    "CUSTOMER": "CUSTOMERID",
-    "ITEM": "ITEMID",
-}
-
-
-def _id_value(obj: str, fields: Mapping[str, Any]) -> str:
-    name = _ID_FIELDS.get(obj.upper())
-    value = fields.get(name) if name else fields.get("RECORDNO")
-    return "" if value is None else str(value)
-
-
-def _outcome(write: _Write, status: str, *, errors: str = "") -> dict[str, Any]:
-    return {
-        "row": write.row,
-        "object": write.obj,
-        "key": write.key,
-        "function": write.function.name,
-        "control_id": write.function.control_id,
-        "status": status,
-        "done": status in ("success", "duplicate"),
-        "RECORDNO": None,
-        "id": None,
-        "errors": errors or None,
-        "errornos": None,
-    }
-
-
-def _result_outcome(write: _Write, result: Result) -> dict[str, Any]:
-    status = result.status
-    if not result.ok and result.already_done:
-        status = "duplicate"
-    outcome = _outcome(write, status)
-    if result.errors:
-        outcome["errors"] = "; ".join(str(e) for e in result.errors)
-        outcome["errornos"] = ",".join(e.errorno for e in result.errors)
-    records = result.records
-    if records:
-        first = records[0]
-        outcome["RECORDNO"] = _child_text(first, "RECORDNO") or None
-        id_field = _ID_FIELDS.get(write.obj.upper())
-        outcome["id"] = (_child_text(first, id_field) if id_field else "") or None
-    if result.key:
-        outcome["id"] = result.key
-    return outcome
