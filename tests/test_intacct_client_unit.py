@@ -336,3 +336,12 @@ def test_secrets_stay_out_of_repr_and_logs(caplog: pytest.LogCaptureFixture) -> 
     for secret in ("sender-secret", "user-secret", "SESSION-1"):
         assert secret not in text
     assert "readByQuery CLASS" in caplog.text
+
+
+def test_control_id_for_predicts_the_id_a_write_is_sent_under() -> None:
+    ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
+    entry = _entry("predict-1")
+    predicted = ia.control_id_for(entry)
+    outcomes = ia.create([entry])
+    assert outcomes["control_id"].iloc[0] == predicted
+    assert ia.control_id_for(entry, key="other") != predicted

@@ -679,6 +679,29 @@ class IntacctClient:
             )
         return self._write(writes, transaction=transaction, progress=progress, what="delete")
 
+    def control_id_for(
+        self,
+        record: IntacctRecord | SalesOrder,
+        *,
+        op: Literal["create", "update"] = "create",
+        key: str | None = None,
+    ) -> str:
+        """The control id a write of ``record`` is sent under (without sending anything).
+
+        Workflows write it to their ledger *before* posting, so a crash between sending and
+        recording can be finished by a rerun under the same id.
+
+        Args:
+            record: a model (``JournalEntry``, ``Customer``...) or a ``SalesOrder``.
+            op: ``create`` or ``update`` (an update's id also covers its content).
+            key: the identity, when it is not the model's ``key``.
+        """
+        if isinstance(record, SalesOrder):
+            return control_id("create_sotransaction", record.transaction_type, key or record.key)
+        build = fn.create if op == "create" else fn.update
+        writes = self._writes(op, [record], None, None if key is None else [key], build)
+        return writes[0].function.control_id
+
     def create_sales_orders(
         self, orders: Iterable[SalesOrder], *, progress: bool = False
     ) -> pd.DataFrame:
