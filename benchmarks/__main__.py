@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["intacct_read", "intacct_post", "salesforce"]
+BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "kpi"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -49,6 +49,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\nColumn types of GLACCOUNT as read: ")
         out.write(", ".join(f"{c}={t}" for c, t in accounts.dtypes.astype(str).items()) + "\n")
         _demo_salesforce(sb, out)
+        for module in _workflow_clis():
+            module.demo(sb, out)
     return 0
 
 
@@ -128,7 +130,15 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--max-rows", type=int, default=50)
     read.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     read.set_defaults(run=_intacct_read)
+    for module in _workflow_clis():
+        module.add_commands(sub)
     return parser
+
+
+def _workflow_clis() -> list[Any]:
+    from intacct_sync import cli_kpi
+
+    return [cli_kpi]
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:

@@ -1,0 +1,246 @@
+"""Statistical entries and their posting: signs, zero change, idempotency, corrections, drift."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from intacct_sync import kpi, sandbox
+from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync.errors import IncompleteWriteError, ValidationError
+from intacct_sync.intacct.models import JournalEntry, JournalLine
+
+NP = sandbox.COMPANIES["nonprofit"]
+DAY = dt.date(2026, 3, 2)
+ACCOUNTS = {"donors": "9000", "active_donors": "9010"}
+
+
+def totals(rows: dict[str, list[int]], start: dt.date = DAY) -> pd.DataFrame:
+    records = [
+        {"date": start + dt.timedelta(days=i), "kpi": name, "value": Decimal(v)}
+        for name, series in rows.items()
+        for i, v in enumerate(series)
+    ]
+    return pd.DataFrame(records)
+
+
+@pytest.fixture
+def sb() -> Iterator[sandbox.Sandbox]:
+    with sandbox.running() as running:
+        yield running
+
+
+def ours(sb: sandbox.Sandbox) -> dict[str, int]:
+    return {
+        ref: n
+        for ref, n in sb.intacct.journal_entries_by_reference(NP).items()
+        if ref.startswith("kpi|")
+    }
+
+
+def test_changes_signs_prior_day_and_opening() -> None:
+    history = totals({"donors": [100]}, start=DAY - dt.timedelta(days=3))
+    chg = kpi.changes(totals({"donors": [104, 101, 101], "active_donors": [7, 7, 9]}), history)
+    rows = {(r.kpi, r.date.date()): r for r in chg.itertuples()}
+    first = rows[("donors", DAY)]
+    assert (first.prior_value, first.change, first.direction, first.magnitude) == (
+        100,
+        4,
+        "increase",
+        4,
+    )
+    assert first.prior_date.date() == DAY - dt.timedelta(days=3)  # prior *recorded* day
+    second = rows[("donors", DAY + dt.timedelta(days=1))]
+    assert (second.change, second.direction, second.magnitude) == (-3, "decrease", 3)
+    assert rows[("donors", DAY + dt.timedelta(days=2))].direction == "none"
+    opening = rows[("active_donors", DAY)]
+    assert (opening.prior_value, opening.change) == (0, 7)
+    assert opening.prior_date is pd.NaT
+
+
+def test_statistical_entries_one_line_per_changed_kpi() -> None:
+    chg = kpi.changes(
+        totals({"donors": [10, 8, 8], "active_donors": [5, 5, 6], "other": [1, 2, 3]})
+    )
+    entries = kpi.statistical_entries(
+        chg, ACCOUNTS, journal="STAT", location="HQ", dimensions={"GLDIMFUND": "GENERAL"}
+    )
+    assert [
+        (e.key, e.lines[0].account_no, e.lines[0].tr_type, e.lines[0].amount) for e in entries
+    ] == [
+        ("kpi|active_donors|2026-03-02", "9010", 1, Decimal(5)),
+        ("kpi|donors|2026-03-02", "9000", 1, Decimal(10)),
+        ("kpi|donors|2026-03-03", "9000", -1, Decimal(2)),
+        ("kpi|active_donors|2026-03-04", "9010", 1, Decimal(1)),
+    ]
+    entry = entries[2]
+    assert entry.statistical and entry.journal == "STAT"
+    assert entry.batch_date == DAY + dt.timedelta(days=1)
+    assert "donors" in entry.title and "2026-03-03" in entry.title and "prior 10" in entry.title
+    line: JournalLine = entry.lines[0]
+    assert line.to_fields()["GLDIMFUND"] == "GENERAL" and line.location == "HQ"
+
+
+def test_post_rerun_is_idempotent_and_holdings_match(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    day_totals = totals({"donors": [381, 383, 380], "active_donors": [219, 219, 219]})
+    chg = kpi.changes(day_totals, kpi.recorded_totals(state=state))
+    report = kpi.post_changes(ia, chg, state=state, accounts=ACCOUNTS)
+    assert report.new_entries == 4  # 2 openings, +2, -3; active unchanged twice
+    assert sorted(report.to_frame()["status"]) == ["posted"] * 4 + ["unchanged"] * 2
+    lines = sb.intacct.records(NP, "GLENTRY")
+    posted = [
+        (line["ACCOUNTNO"], line["TR_TYPE"], line["TRX_AMOUNT"], line["JOURNAL"])
+        for line in lines
+        if (line["DESCRIPTION"] or "").startswith("KPI ")
+    ]
+    assert sorted(posted) == sorted(
+        [
+            ("9000", "1", "381", "STAT"),
+            ("9000", "1", "2", "STAT"),
+            ("9000", "-1", "3", "STAT"),
+            ("9010", "1", "219", "STAT"),
+        ]
+    )
+    kpi.record_totals(day_totals, state=state)
+    assert kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS).ok
+    before = ours(sb)
+    # Rerun the same days, with the recorded history this time: nothing new.
+    again = kpi.post_changes(
+        ia,
+        kpi.changes(day_totals, kpi.recorded_totals(state=state)),
+        state=state,
+        accounts=ACCOUNTS,
+    )
+    assert again.new_entries == 0
+    assert set(again.to_frame()["status"]) == {"already posted", "unchanged"}
+    assert ours(sb) == before and all(n == 1 for n in before.values())
+    ledger = state.ledger(kpi.WORKFLOW)
+    assert len(ledger) == 4 and {e.status for e in ledger} == {"posted"}
+
+
+def test_a_correction_posts_only_the_difference(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    first = totals({"donors": [50, 52]})
+    kpi.post_changes(ia, kpi.changes(first), state=state, accounts=ACCOUNTS)
+    kpi.record_totals(first, state=state)
+    # A late gift: day 2 was really 53. Recompute day 2 only, against the recorded history.
+    corrected = totals({"donors": [53]}, start=DAY + dt.timedelta(days=1))
+    report = kpi.post_changes(
+        ia, kpi.changes(corrected, kpi.recorded_totals(state=state)), state=state, accounts=ACCOUNTS
+    )
+    row = report.to_frame().iloc[0]
+    assert (row["status"], row["tr_type"], row["amount"], row["key"]) == (
+        "posted",
+        1,
+        1,
+        "kpi|donors|2026-03-03|r2",
+    )
+    assert row["already_posted"] == 2
+    kpi.record_totals(corrected, state=state)
+    assert ours(sb) == {
+        "kpi|donors|2026-03-02": 1,
+        "kpi|donors|2026-03-03": 1,
+        "kpi|donors|2026-03-03|r2": 1,
+    }
+    assert kpi.check_holdings(ia, {"donors": Decimal(53)}, accounts=ACCOUNTS).ok
+    # Recomputing again changes nothing.
+    rerun = kpi.post_changes(
+        ia, kpi.changes(corrected, kpi.recorded_totals(state=state)), state=state, accounts=ACCOUNTS
+    )
+    assert rerun.new_entries == 0
+
+
+def test_zero_change_posts_nothing_and_dry_run_sends_nothing(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    history = totals({"donors": [10]}, start=DAY - dt.timedelta(days=1))
+    report = kpi.post_changes(
+        ia, kpi.changes(totals({"donors": [10]}), history), state=state, accounts=ACCOUNTS
+    )
+    assert list(report.to_frame()["status"]) == ["unchanged"]
+    dry = kpi.post_changes(
+        ia,
+        kpi.changes(totals({"donors": [12]}), history),
+        state=state,
+        accounts=ACCOUNTS,
+        dry_run=True,
+    )
+    assert list(dry.to_frame()["status"]) == ["would post"]
+    assert ours(sb) == {} and state.ledger(kpi.WORKFLOW) == []
+
+
+def test_a_lost_answer_leaves_pending_rows_that_a_rerun_finishes_once(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    chg = kpi.changes(totals({"donors": [20, 21]}))
+    real_create = ia.create
+
+    def create_then_lose_answer(records: Any, **options: Any) -> pd.DataFrame:
+        outcome = real_create(records, **options)  # committed at the gateway...
+        lost = outcome.assign(status="unknown", done=False)
+        raise IncompleteWriteError("connection dropped", outcomes=lost)  # ...answer lost
+
+    monkeypatch.setattr(ia, "create", create_then_lose_answer)
+    with pytest.raises(IncompleteWriteError):
+        kpi.post_changes(ia, chg, state=state, accounts=ACCOUNTS)
+    assert {e.status for e in state.ledger(kpi.WORKFLOW)} == {"pending"}
+    monkeypatch.undo()
+    report = kpi.post_changes(ia, chg, state=state, accounts=ACCOUNTS)
+    assert set(report.to_frame()["status"]) == {"duplicate"}  # the gateway had them already
+    assert {e.status for e in state.ledger(kpi.WORKFLOW)} == {"posted"}
+    assert ours(sb) == {"kpi|donors|2026-03-02": 1, "kpi|donors|2026-03-03": 1}
+
+
+def test_holdings_drift_is_an_error_listing_accounts_and_amounts(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    day_totals = totals({"donors": [30], "active_donors": [12]})
+    kpi.post_changes(ia, kpi.changes(day_totals), state=state, accounts=ACCOUNTS)
+    # Someone keys a statistical entry by hand under the workflow's reference prefix.
+    manual = JournalEntry(
+        key="manual",
+        journal="STAT",
+        batch_date=DAY,
+        title="hand-keyed",
+        reference_no="kpi|donors|manual",
+        statistical=True,
+        lines=[JournalLine(account_no="9000", amount=Decimal(5), tr_type=1)],
+    )
+    assert ia.create([manual])["done"].all()
+    with pytest.raises(ValidationError, match="9000") as info:
+        kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS)
+    report = info.value.report
+    assert isinstance(report, kpi.HoldingsReport)
+    frame = report.to_frame().set_index("account")
+    assert frame.loc["9000", "drift"] == 5 and frame.loc["9000", "held"] == 35
+    assert bool(frame.loc["9010", "ok"])
+    assert "drift +5" in str(info.value)
+    # A value that moved without being posted is a drift too (reported, not raised).
+    quiet = kpi.check_holdings(
+        ia, {"active_donors": Decimal(13)}, accounts=ACCOUNTS, raise_on_drift=False
+    )
+    assert not quiet.ok and quiet.to_frame()["drift"].tolist() == [Decimal(-1)]
+
+
+def test_totals_recorded_in_the_crm_give_the_prior_day(sb: sandbox.Sandbox) -> None:
+    sf = sb.salesforce_client()
+    first = totals({"donors": [40]})
+    outcome = kpi.record_totals(first, sf=sf)
+    assert outcome is not None and outcome["success"].all()
+    kpi.record_totals(first, sf=sf)  # upsert by Key__c: no duplicate
+    assert sb.salesforce.count("KPI_Daily_Total__c") == 1
+    assert sb.salesforce.rows("KPI_Daily_Total__c")[0]["Key__c"] == "donors|2026-03-02"
+    chg = kpi.changes(
+        totals({"donors": [43]}, start=DAY + dt.timedelta(days=1)), kpi.recorded_totals(sf=sf)
+    )
+    assert chg["prior_value"].tolist() == [40] and chg["change"].tolist() == [3]
