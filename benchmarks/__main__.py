@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "kpi"]
+BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "actions", "kpi"]
 
 
 def main(argv: list[str] | None = None) -> int:

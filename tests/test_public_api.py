@@ -93,7 +93,11 @@ def test_version_is_a_string() -> None:
 
 
 def test_intacct_subpackage_exposes_the_client_and_outcome_columns() -> None:
-    assert sorted(intacct_sync.intacct.__all__) == ["IntacctClient", "OUTCOME_COLUMNS"]
+    assert sorted(intacct_sync.intacct.__all__) == [
+        "IntacctClient",
+        "OUTCOME_COLUMNS",
+        "create_control_id",
+    ]
     # docs/intacct.md, "The outcome frame"
     assert list(intacct_sync.intacct.OUTCOME_COLUMNS) == [
         "row",

@@ -22,6 +22,7 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "PendingWrite",
     "control_id",
+    "create_control_id",
     "id_value",
     "nest_fields",
     "outcome",
@@ -54,6 +55,19 @@ class PendingWrite:
     obj: str
     key: str
     function: Function
+
+
+def create_control_id(record: Any, *, key: str | None = None) -> str:
+    """The control id under which the client creates ``record`` (a model or a ``SalesOrder``).
+
+    Derived from the record's identity alone (``key``, else ``record.key``), so the same source
+    record always maps to the same id: what a write-ahead ledger records before sending.
+    """
+    from intacct_sync.intacct.models import SalesOrder
+
+    if isinstance(record, SalesOrder):
+        return control_id("create_sotransaction", record.transaction_type, key or record.key)
+    return control_id("create", record.OBJECT, key or record.key)
 
 
 def control_id(op: str, obj: str, identity: str) -> str:

@@ -54,6 +54,7 @@ from intacct_sync.intacct._writes import (
     OUTCOME_COLUMNS,
     PendingWrite,
     control_id,
+    create_control_id,
     id_value,
     nest_fields,
     outcome,
@@ -696,10 +697,9 @@ class IntacctClient:
             op: ``create`` or ``update`` (an update's id also covers its content).
             key: the identity, when it is not the model's ``key``.
         """
-        if isinstance(record, SalesOrder):
-            return control_id("create_sotransaction", record.transaction_type, key or record.key)
-        build = fn.create if op == "create" else fn.update
-        writes = self._writes(op, [record], None, None if key is None else [key], build)
+        if op == "create" or isinstance(record, SalesOrder):
+            return create_control_id(record, key=key)
+        writes = self._writes(op, [record], None, None if key is None else [key], fn.update)
         return writes[0].function.control_id
 
     def create_sales_orders(
@@ -724,7 +724,7 @@ class IntacctClient:
                 state=order.state,
                 custom_fields=order.custom_fields or None,
             )
-            cid = control_id("create_sotransaction", order.transaction_type, order.key)
+            cid = create_control_id(order)
             writes.append(
                 PendingWrite(
                     row=row,

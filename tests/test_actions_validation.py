@@ -1,0 +1,217 @@
+"""Tag catalog and validation rules, on hand-made frames (no network)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from intacct_sync import actions
+from intacct_sync.errors import InputError
+
+CATALOG = actions.catalog_from_values(
+    {
+        "account": [("1000", "Cash - Operating"), ("4000", "Contributions - Individuals")],
+        "location": [("HQ", "Headquarters"), ("NORTH", "North")],
+        "department": [("FUND", "Fundraising")],
+        "class": [("UNRESTRICTED", "Without Donor Restrictions")],
+        "custom": [("GENERAL", "General Fund")],
+    },
+    actions.TagSettings(custom="available"),
+)
+GOOD_TAGS = "CR Account: 4000 Contributions - Individuals;DR Account: 1000 Cash - Operating"
+WHEN = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+
+def frame(*rows: dict[str, Any]) -> pd.DataFrame:
+    base = {
+        "Name": None,
+        "Amount__c": Decimal("10.00"),
+        "Happened_At__c": WHEN,
+        "Tags__c": GOOD_TAGS,
+        "Summary__c": "Donation from Ann Lee",
+        "Contact__r.Name": "Ann Lee",
+        "Action_URL__c": "https://crm.example/a/1",
+    }
+    records = []
+    for i, row in enumerate(rows):
+        record = {**base, "Id": f"a03{i:015d}", "Name": f"A-{i:05d}", **row}
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def rules(report: actions.ValidationReport) -> list[tuple[str, str]]:
+    return sorted(zip(report.issues["name"], report.issues["rule"], strict=True))
+
+
+def test_catalog_has_one_cr_and_one_dr_tag_per_value_in_categories() -> None:
+    settings = actions.TagSettings(custom="available")
+    assert len(CATALOG) == 2 * 7
+    assert set(CATALOG["category"]) == {
+        "[Sage Intacct] Accounts",
+        "[Sage Intacct] Locations",
+        "[Sage Intacct] Departments",
+        "[Sage Intacct] Classes",
+        f"[Sage Intacct] {settings.custom_dimension.label}",
+    }
+    account = CATALOG[CATALOG["key"] == "account:CR:4000"].iloc[0]
+    assert account["tag"] == "CR Account: 4000 Contributions - Individuals"
+    assert CATALOG[CATALOG["key"] == "location:DR:HQ"]["tag"].tolist() == ["DR Location: HQ"]
+    assert set(CATALOG.groupby("value")["side"].agg(lambda s: "".join(sorted(s)))) == {"CRDR"}
+
+
+def test_excluded_attributes_get_no_catalog_entries() -> None:
+    catalog = actions.catalog_from_values(
+        {"account": [("1000", "Cash")], "custom": [("GENERAL", "General")]},
+        actions.TagSettings(),  # custom: exclude by default
+    )
+    assert set(catalog["attribute"]) == {"account"}
+
+
+def test_settings_defaults_and_refusals() -> None:
+    settings = actions.TagSettings()
+    assert [settings.mode(a) for a in actions.ATTRIBUTES] == [
+        "require",
+        "available",
+        "available",
+        "available",
+        "exclude",
+    ]
+    with pytest.raises(InputError, match="account is always required"):
+        actions.TagSettings(account="available")
+    with pytest.raises(InputError):
+        actions.TagSettings(location="sometimes")
+
+
+def test_parse_tag_reads_the_id_and_ignores_other_tags() -> None:
+    assert actions.parse_tag("DR Account: 1000 Cash - Operating") == ("DR", "account", "1000")
+    assert actions.parse_tag("CR Custom: GENERAL") == ("CR", "custom", "GENERAL")
+    assert actions.parse_tag("Newsletter Signup") is None
+    assert actions.parse_tag(actions.EXCLUDE_TAG) is None
+
+
+def test_valid_action_resolves_its_tags_and_ignores_unrelated_ones() -> None:
+    tags = GOOD_TAGS + ";CR Location: HQ;DR Location: HQ;Online;Board Member"
+    report = actions.validate(frame({"Tags__c": tags}), CATALOG)
+    assert report.ok and report.checked == 1
+    row = report.valid.iloc[0]
+    assert (row["account_cr"], row["account_dr"]) == ("4000", "1000")
+    assert (row["location_cr"], row["location_dr"]) == ("HQ", "HQ")
+    assert row["amount"] == Decimal("10.00")
+
+
+def test_missing_required_side_is_reported_with_action_rule_and_field() -> None:
+    report = actions.validate(
+        frame({"Tags__c": "CR Account: 4000 Contributions - Individuals"}), CATALOG
+    )
+    issue = report.issues.iloc[0]
+    assert (issue["name"], issue["rule"], issue["field"]) == (
+        "A-00000",
+        "missing_required_tag",
+        "Tags__c",
+    )
+    assert "DR Account" in issue["message"]
+    assert report.invalid_ids == ("a03000000000000000",)
+    assert report.valid.empty
+
+
+def test_required_dimension_needs_both_sides() -> None:
+    settings = actions.TagSettings(location="require")
+    report = actions.validate(frame({}), CATALOG, settings)
+    assert rules(report) == [
+        ("A-00000", "missing_required_tag"),
+        ("A-00000", "missing_required_tag"),
+    ]
+
+
+def test_available_dimension_with_one_side_only_is_invalid() -> None:
+    report = actions.validate(frame({"Tags__c": GOOD_TAGS + ";CR Location: NORTH"}), CATALOG)
+    assert rules(report) == [("A-00000", "one_side_only")]
+    assert report.issues.iloc[0]["value"] == "CR Location: NORTH"
+
+
+def test_two_tags_of_one_side_are_invalid_but_a_repeated_tag_is_not() -> None:
+    report = actions.validate(
+        frame(
+            {"Tags__c": GOOD_TAGS + ";CR Location: HQ;CR Location: NORTH;DR Location: HQ"},
+            {"Tags__c": GOOD_TAGS + ";CR Location: HQ;CR Location: HQ;DR Location: HQ"},
+        ),
+        CATALOG,
+    )
+    assert rules(report) == [("A-00000", "multiple_tags")]
+
+
+def test_unknown_or_inactive_values_are_invalid() -> None:
+    report = actions.validate(
+        frame(
+            {"Tags__c": "CR Account: 4900 Old;DR Account: 1000 Cash"},
+            {"Tags__c": GOOD_TAGS + ";CR Location: WEST;DR Location: WEST"},
+        ),
+        CATALOG,
+    )
+    assert rules(report) == [
+        ("A-00000", "unknown_or_inactive_value"),
+        ("A-00001", "unknown_or_inactive_value"),
+        ("A-00001", "unknown_or_inactive_value"),
+    ]
+    assert "CR Account: 4900 Old" in report.issues["value"].tolist()
+
+
+def test_tags_of_an_excluded_attribute_are_ignored() -> None:
+    report = actions.validate(frame({"Tags__c": GOOD_TAGS + ";CR Custom: NOPE"}), CATALOG)
+    assert report.ok
+
+
+@pytest.mark.parametrize(
+    ("amount", "rule"),
+    [
+        (Decimal("0"), "amount_not_positive"),
+        (Decimal("-25"), "amount_not_positive"),
+        ("abc", "amount_not_numeric"),
+        ("1,000.00", "amount_not_numeric"),
+        (None, "amount_not_numeric"),
+    ],
+)
+def test_amount_rules(amount: object, rule: str) -> None:
+    report = actions.validate(frame({"Amount__c": amount}), CATALOG)
+    assert rules(report) == [("A-00000", rule)]
+    assert report.issues.iloc[0]["field"] == "Amount__c"
+
+
+def test_string_and_float_amounts_are_read_exactly() -> None:
+    report = actions.validate(frame({"Amount__c": "12.30"}, {"Amount__c": 0.1}), CATALOG)
+    assert report.valid["amount"].tolist() == [Decimal("12.30"), Decimal("0.1")]
+
+
+def test_missing_date_is_invalid() -> None:
+    report = actions.validate(frame({"Happened_At__c": None}), CATALOG)
+    assert rules(report) == [("A-00000", "missing_happened_at")]
+
+
+def test_excluded_actions_are_counted_not_checked() -> None:
+    report = actions.validate(
+        frame({"Tags__c": "Online;" + actions.EXCLUDE_TAG, "Amount__c": Decimal(-1)}, {}),
+        CATALOG,
+    )
+    assert report.ok
+    assert report.excluded_ids == ("a03000000000000000",)
+    assert len(report.valid) == 1
+    assert "1 excluded" in report.summary()
+
+
+def test_report_renders_as_text_and_escaped_html() -> None:
+    report = actions.validate(frame({"Tags__c": "CR Account: <b>4000"}), CATALOG)
+    assert "missing_required_tag" in str(report)
+    html = report._repr_html_()
+    assert "<b>4000" not in html and "&lt;b&gt;4000" in html
+
+
+def test_bad_frames_are_refused_naming_the_column_or_row() -> None:
+    with pytest.raises(InputError, match="Tags__c"):
+        actions.validate(frame({}).drop(columns=["Tags__c"]), CATALOG)
+    twice = pd.concat([frame({}), frame({})], ignore_index=True)
+    with pytest.raises(InputError, match="twice"):
+        actions.validate(twice, CATALOG)
