@@ -18,7 +18,13 @@ from intacct_sync import HttpRequest, HttpResponse, Timeout
 from intacct_sync._transport import RequestsTransport
 
 
-def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
+def _serve(
+    conn: Any,
+    gl_rows: int,
+    sf_rows: int,
+    latency: float,
+    setup: Callable[[Any, Any], None] | None,
+) -> None:
     from intacct_sync.sandbox._http import LoopbackServer
     from intacct_sync.sandbox.intacct_gateway import ENDPOINT_PATH, IntacctGateway
 
@@ -27,8 +33,7 @@ def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
     gateway.faults.latency = latency
     if gl_rows:
         gateway.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
-    servers.append(LoopbackServer(gateway).start())
-    urls = [servers[0].url + ENDPOINT_PATH, ""]
+    api = None
     if sf_rows >= 0:
         from intacct_sync.sandbox.salesforce_api import SalesforceApi
 
@@ -36,6 +41,11 @@ def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
         api.faults.latency = latency
         if sf_rows:
             api.seed_bulk("Opportunity", sf_rows)
+    if setup is not None:
+        setup(gateway, api)
+    servers.append(LoopbackServer(gateway).start())
+    urls = [servers[0].url + ENDPOINT_PATH, ""]
+    if api is not None:
         server = LoopbackServer(api).start()
         api.base_url = server.url
         servers.append(server)
@@ -48,15 +58,20 @@ def _serve(conn: Any, gl_rows: int, sf_rows: int, latency: float) -> None:
 
 @contextmanager
 def sandbox_process(
-    *, gl_rows: int = 0, sf_rows: int = -1, latency: float = 0.0
+    *,
+    gl_rows: int = 0,
+    sf_rows: int = -1,
+    latency: float = 0.0,
+    setup: Callable[[Any, Any], None] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Start seeded emulators in a child process; yield (intacct_url, salesforce_url).
 
-    ``sf_rows=-1`` starts no Salesforce emulator (its URL is then "").
+    ``sf_rows=-1`` starts no Salesforce emulator (its URL is then ""). ``setup`` (a module-level
+    function, so it can cross into the child) gets ``(gateway, salesforce_api)`` to seed more.
     """
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, gl_rows, sf_rows, latency), daemon=True)
+    proc = ctx.Process(target=_serve, args=(child, gl_rows, sf_rows, latency, setup), daemon=True)
     proc.start()
     try:
         if not parent.poll(600):

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
+import functools
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from benchmarks._support import CountingTransport, mib, peak_python_memory, timed
+from benchmarks._support import CountingTransport, mib, peak_python_memory, sandbox_process, timed
 from intacct_sync import IntacctClient, SalesforceClient, actions, journals
 from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.sandbox import COMPANIES
@@ -66,18 +64,11 @@ def _catalog() -> pd.DataFrame:
     )
 
 
-def _serve(conn: Any, n: int, latency: float) -> None:
-    from intacct_sync.sandbox._http import LoopbackServer
-    from intacct_sync.sandbox.intacct_gateway import ENDPOINT_PATH, IntacctGateway
-    from intacct_sync.sandbox.salesforce_api import SalesforceApi
+def _seed_actions(n: int, gateway: Any, api: Any) -> None:
     from intacct_sync.sandbox.salesforce_schema import OBJECTS
     from intacct_sync.sandbox.salesforce_store import format_datetime
 
-    gateway = IntacctGateway()
-    gateway.faults.latency = latency
     gateway.max_concurrent = 8
-    api = SalesforceApi()
-    api.faults.latency = latency
     contacts = [r["Id"] for r in api.rows("Contact", "Donor_ID__c != null", fields=["Id"])]
     rng = random.Random(5)
     now = dt.datetime.now(dt.UTC)
@@ -98,29 +89,6 @@ def _serve(conn: Any, n: int, latency: float) -> None:
         for i in range(n)
     ]
     api.store.insert_many(OBJECTS["Action__c"], rows)
-    servers = [LoopbackServer(gateway).start(), LoopbackServer(api).start()]
-    api.base_url = servers[1].url
-    conn.send((servers[0].url + ENDPOINT_PATH, servers[1].url))
-    conn.recv()
-    for server in servers:
-        server.stop()
-
-
-@contextmanager
-def _sandbox(n: int, latency: float) -> Iterator[tuple[str, str]]:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, n, latency), daemon=True)
-    proc.start()
-    try:
-        if not parent.poll(600):
-            raise RuntimeError("sandbox process did not start")
-        yield parent.recv()
-    finally:
-        parent.send("stop")
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.terminate()
 
 
 def _clients(urls: tuple[str, str]) -> tuple[IntacctClient, SalesforceClient, CountingTransport]:
@@ -163,7 +131,9 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
     )
 
     m = 1_000 if quick else 10_000
-    with _sandbox(m, 0.020) as urls:
+    with sandbox_process(
+        sf_rows=0, latency=0.020, setup=functools.partial(_seed_actions, m)
+    ) as urls:
         ia, sf, transport = _clients(urls)
         state = SQLiteStateStore(":memory:")
         sync = actions.ActionSync(ia, sf, state, on_invalid="skip")
