@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
-from intacct_sync.domain import kpi, kpi_compare
+from intacct_sync import kpi
 from intacct_sync.domain.state import DEFAULT_STATE_FILE, SQLiteStateStore
 from intacct_sync.errors import IncompleteWriteError
 from intacct_sync.reports import frame_text
@@ -175,15 +175,15 @@ def _post(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_compare(
-    ia: IntacctClient, sf: SalesforceClient, *, freq: kpi_compare.Freq, months: int
-) -> kpi_compare.TrendReport:
+    ia: IntacctClient, sf: SalesforceClient, *, freq: kpi.Freq, months: int
+) -> kpi.TrendReport:
     """KPI series (backfilled daily) against the GL, over the last ``months`` months."""
     today = _today()
     first = (pd.Timestamp(today).to_period("M") - (months - 1)).start_time.date()
     gifts = kpi.gifts_from_salesforce(sf)
     totals = kpi.daily_totals(gifts, start=first, end=today, segments=SANDBOX_SEGMENTS)
-    money = kpi_compare.financials(ia, start=first, end=today, freq=freq)
-    return kpi_compare.compare(totals, money, freq=freq)
+    money = kpi.financials(ia, start=first, end=today, freq=freq)
+    return kpi.compare(totals, money, freq=freq)
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:

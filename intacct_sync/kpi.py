@@ -1,6 +1,7 @@
 """Workflow 2: KPIs as statistical journal entries, and KPI trends against the books.
 
-Re-exports :mod:`intacct_sync.domain.kpi` and :mod:`intacct_sync.domain.kpi_compare`; see
+Re-exports :mod:`intacct_sync.domain.kpi`, :mod:`intacct_sync.domain.kpi_posting` and
+:mod:`intacct_sync.domain.kpi_compare`; see
 ``docs/kpi.md``.
 
 >>> from intacct_sync import kpi
@@ -18,21 +19,13 @@ from intacct_sync.domain.kpi import (
     WORKFLOW,
     Figures,
     GiftColumns,
-    HoldingsReport,
-    PostingReport,
     Rule,
     Segment,
     SegmentReport,
-    changes,
-    check_holdings,
     daily_totals,
     donor_aggregates,
     donor_segments,
     gifts_from_salesforce,
-    post_changes,
-    record_totals,
-    recorded_totals,
-    statistical_entries,
 )
 from intacct_sync.domain.kpi_compare import (
     DEFAULT_GROUPS,
@@ -43,6 +36,16 @@ from intacct_sync.domain.kpi_compare import (
     financials,
     gl_by_period,
     kpi_by_period,
+)
+from intacct_sync.domain.kpi_posting import (
+    HoldingsReport,
+    PostingReport,
+    changes,
+    check_holdings,
+    post_changes,
+    record_totals,
+    recorded_totals,
+    statistical_entries,
 )
 
 __all__ = [
