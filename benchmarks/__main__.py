@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "actions", "kpi"]
+BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "actions", "kpi", "o2c"]
 
 
 def main(argv: list[str] | None = None) -> int:

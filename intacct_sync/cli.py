@@ -136,9 +136,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _workflow_clis() -> list[Any]:
-    from intacct_sync import cli_actions, cli_kpi
+    from intacct_sync import cli_actions, cli_kpi, cli_o2c
 
-    return [cli_actions, cli_kpi]
+    return [cli_actions, cli_kpi, cli_o2c]
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:

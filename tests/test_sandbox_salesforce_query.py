@@ -327,3 +327,9 @@ def test_api_version_rules(sf: Sf) -> None:
     status, versions, _ = sf.call("GET", "/services/data/")
     assert status == 200 and versions[-1]["version"] == "62.0"
     assert set(versions[0]) == {"label", "url", "version"}
+
+
+def test_query_all_without_where_returns_every_row(sf: Sf) -> None:
+    status, body, _ = sf.query("SELECT Id FROM Account", all_rows=True)
+    assert status == 200, body
+    assert body["totalSize"] >= 30

@@ -712,7 +712,8 @@ class _Compiler:
             clauses.append(f'{self.alias0}."IsDeleted" = 0')
         if self.q.where is not None:
             clauses.append(self.cond(self.q.where))
-        return " AND ".join(clauses)
+        # queryAll without WHERE has no clause at all; callers always write "WHERE {…}".
+        return " AND ".join(clauses) or "1 = 1"
 
     def order_sql(self, agg_exprs: dict[str, str] | None = None) -> list[str]:
         out = []

@@ -1,0 +1,184 @@
+"""Order to cash: closed won -> sales orders, invoice status back, reconciliation, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from intacct_sync import cli_o2c, sandbox, sync
+from intacct_sync._retry import NO_RETRY
+from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync.errors import IncompleteWriteError
+
+CO = sandbox.COMPANIES["itservices"]
+
+
+@pytest.fixture
+def sb() -> Iterator[sandbox.Sandbox]:
+    with sandbox.running() as running:
+        yield running
+
+
+def _masters(sb: sandbox.Sandbox, state: SQLiteStateStore) -> None:
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        sync.plan_masters(sf, ia, state).apply()
+
+
+def test_bad_opportunities_are_rejected_with_the_reason(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state)
+    rejected = {r.name: r.reason for r in plan.rows if r.status == "rejected"}
+    reasons = " | ".join(rejected.values())
+    assert len(rejected) == 3
+    assert "does not equal the sum of its lines' TotalPrice" in reasons
+    assert "(difference 500" in reasons
+    assert "line(s) without a product: Custom work (no product)" in reasons
+    assert "the opportunity has no line items" in reasons
+    # the three with an Intacct document id already are not taken again
+    assert len(plan.rows) == 15
+
+
+def test_orders_created_once_written_back_and_recorded(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state).apply()
+        assert plan.applied is not None
+        done = [r for r in plan.applied if r.status == "done"]
+        assert len(done) == 12
+        assert sb.intacct.count(CO, "SODOCUMENT") == 6 + 12
+        first = done[0]
+        opp = sb.salesforce.rows("Opportunity", f"Id = '{first.opportunity_id}'")[0]
+        assert opp["Intacct_Document_ID__c"] == first.document_id
+        entry = state.ledger_get("orders", first.opportunity_id)
+        assert entry is not None and entry.status == "posted"
+        assert entry.record_no == first.document_id
+        assert {m.intacct_id for m in state.id_map("Opportunity")} >= {first.document_id}
+        doc = next(
+            r for r in sb.intacct.records(CO, "SODOCUMENT") if r["DOCID"] == first.document_id
+        )
+        assert doc["REFERENCENO"] == first.opportunity_id
+        again = sync.plan_orders(sf, ia, state)
+        assert again.ready == []
+        again.apply()
+    assert sb.intacct.count(CO, "SODOCUMENT") == 18
+
+
+def test_straight_to_invoice_mode_uses_the_configured_definition(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    config = sync.OrdersConfig(transaction_type="Sales Invoice")
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state, config).apply()
+    assert plan.applied is not None
+    docs = [r.document_id for r in plan.applied if r.status == "done"]
+    assert docs and all(str(d).startswith("Sales Invoice-") for d in docs)
+
+
+def test_blocked_when_the_customer_is_not_in_intacct(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")  # no masters sync: C-10xx do not exist in Intacct
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state)
+    blocked = [r for r in plan.rows if r.status == "blocked"]
+    assert blocked and all("does not exist in Intacct" in r.reason for r in blocked)
+    assert plan.ready == []
+
+
+def test_crash_while_creating_orders_then_rerun(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    sb.intacct.faults.drop_after_commit_rate = 1.0
+    with (
+        sb.salesforce_client() as sf,
+        sb.intacct_client("itservices", retry=NO_RETRY) as ia,
+        pytest.raises(IncompleteWriteError),
+    ):
+        sync.plan_orders(sf, ia, state).apply()
+    pending = list(state.iter_ledger("orders", "pending"))
+    assert len(pending) == 12
+    sb.intacct.faults.drop_after_commit_rate = 0.0
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state).apply()
+    assert plan.applied is not None
+    assert sum(r.status == "done" for r in plan.applied) == 12
+    assert sb.intacct.count(CO, "SODOCUMENT") == 18  # nothing twice
+    assert (
+        sb.salesforce.count("Opportunity", "Intacct_Document_ID__c LIKE 'Sales Order-SO0%'") == 12
+    )
+
+
+def test_invoices_and_aging_back_to_the_crm(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    today = dt.datetime.now(dt.UTC).date()
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_invoices(sf, ia, state, today=today).apply()
+        invoices = ia.read_by_query("ARINVOICE")
+        again = sync.plan_invoices(sf, ia, state, today=today)
+    assert again.upserts == [] and again.account_updates == []
+    linked = {r["Invoice_Number__c"]: r for r in sb.salesforce.rows("Intacct_Invoice__c")}
+    assert len(linked) == len(plan.upserts) > 40
+    inv = next(
+        r for r in invoices.to_dict("records") if r["RECORDID"] in linked and r["STATE"] == "Posted"
+    )
+    copy = linked[inv["RECORDID"]]
+    assert Decimal(str(copy["Due__c"])) == inv["TOTALDUE"]
+    assert copy["Days_Overdue__c"] == max(0, (today - inv["WHENDUE"].date()).days)
+    # The aging of one account adds up to its customer's open balance.
+    customer = inv["CUSTOMERID"]
+    account = sb.salesforce.rows("Account", f"Intacct_Customer_ID__c = '{customer}'")[0]
+    aging = sum(Decimal(str(account[f] or 0)) for f in sync.AGING_FIELDS)
+    open_due = sum(
+        (r["TOTALDUE"] for r in invoices.to_dict("records") if r["CUSTOMERID"] == customer),
+        Decimal(0),
+    )
+    assert aging == open_due
+
+
+def test_reconcile_lists_what_to_act_on(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        sync.sync_order_to_cash(sf, ia, state)
+        report = sync.reconcile(sf, ia, state)
+    counts = report.counts()
+    assert counts["document missing in Intacct"] == 3
+    assert counts["won without sales order"] == 3
+    assert counts["invoice not in CRM"] == 8  # customers waiting for a duplicate decision
+    assert "differs" not in counts
+    assert "Reconciliation:" in str(report) and "<table" in report._repr_html_()
+
+
+def test_cli_sync_dry_run_json_and_exit_code(tmp_path: object) -> None:
+    parser = argparse.ArgumentParser()
+    cli_o2c.add_commands(parser.add_subparsers(dest="command"))
+    state = str(tmp_path) + "/state.sqlite3"
+    args = parser.parse_args(
+        ["o2c", "sync", "--sandbox", "--dry-run", "--format", "json", "--state", state]
+    )
+    out = io.StringIO()
+    assert args.run(args, out) == 3  # duplicates wait for a decision; rejected opportunities
+    document = json.loads(out.getvalue())
+    assert document["dry_run"] is True
+    assert any(r["action"] == "duplicate" for r in document["masters"])
+
+
+def test_example_baseline_match_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    # Loaded from its path: examples/ is a folder of scripts, not a package.
+    path = Path(__file__).resolve().parents[1] / "examples" / "baseline_match.py"
+    spec = importlib.util.spec_from_file_location("baseline_match", path)
+    assert spec is not None and spec.loader is not None
+    baseline_match = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(baseline_match)
+    assert baseline_match.main(["--sandbox", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "For a person to decide" in out and "nothing written" in out
