@@ -97,7 +97,9 @@ def parse_decimal(value: object, *, column: str = "", row: object = None) -> Dec
         result = Decimal(repr(value))
     elif isinstance(value, str):
         try:
-            if "_" in value:
+            # Underscores and exponents are Python's, not a ledger's: "1.23457E+11" is how a
+            # spreadsheet displays 123456789012.34, and must not post as 123457000000.
+            if "_" in value or "e" in value or "E" in value:
                 raise InvalidOperation
             result = Decimal(value.strip())
         except InvalidOperation:

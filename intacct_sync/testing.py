@@ -11,6 +11,7 @@ imported only when a cassette is used.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -116,5 +117,12 @@ def cassette(
         decode_compressed_response=True,
     )
     recorder.register_matcher("scrubbed_body", body_matcher)
-    with recorder.use_cassette(str(path)) as recorded:
-        yield recorded
+    # vcrpy logs raw responses at INFO before our scrubbing runs; keep its loggers quiet.
+    vcr_logger = logging.getLogger("vcr")
+    level = vcr_logger.level
+    vcr_logger.setLevel(logging.WARNING)
+    try:
+        with recorder.use_cassette(str(path)) as recorded:
+            yield recorded
+    finally:
+        vcr_logger.setLevel(level)
