@@ -1115,27 +1115,23 @@ def _baseline(
     return pending
 
 
-def _intacct_payload(mapping: ObjectMapping, values: Mapping[str, str | None]) -> dict[str, Any]:
+def _payload(
+    mapping: ObjectMapping, values: Mapping[str, str | None], side: Side
+) -> dict[str, Any]:
+    """The mapped fields of ``values`` (keyed by Salesforce name) as ``side`` writes them."""
+    skip = "to_salesforce" if side == "intacct" else "to_intacct"
     payload: dict[str, Any] = {}
     for fm in mapping.fields:
-        if fm.direction == "to_salesforce" or fm.salesforce not in values:
+        if fm.direction == skip or fm.salesforce not in values:
             continue
-        payload[fm.intacct] = _wire(fm.kind, values[fm.salesforce], "intacct")
-    return payload
-
-
-def _sf_payload(mapping: ObjectMapping, values: Mapping[str, str | None]) -> dict[str, Any]:
-    payload: dict[str, Any] = {}
-    for fm in mapping.fields:
-        if fm.direction == "to_intacct" or fm.salesforce not in values:
-            continue
-        payload[fm.salesforce] = _wire(fm.kind, values[fm.salesforce], "salesforce")
+        name = fm.intacct if side == "intacct" else fm.salesforce
+        payload[name] = _wire(fm.kind, values[fm.salesforce], side)
     return payload
 
 
 def _plan_create_in_intacct(b: _Builder, rec: _Rec, new_id: str) -> None:
     mapping = b.mapping
-    payload = {mapping.intacct_id_field: new_id, **_intacct_payload(mapping, rec.values)}
+    payload = {mapping.intacct_id_field: new_id, **_payload(mapping, rec.values, "intacct")}
     payload = {k: v for k, v in payload.items() if v not in (None, "")}
     payload["STATUS"] = "active"
     if mapping.intacct_object == "CUSTOMER" and "NAME" in payload:
@@ -1180,7 +1176,7 @@ def _plan_create_in_intacct(b: _Builder, rec: _Rec, new_id: str) -> None:
 
 def _plan_create_in_salesforce(b: _Builder, rec: _Rec) -> None:
     mapping = b.mapping
-    payload = {mapping.salesforce_key_field: rec.id, **_sf_payload(mapping, rec.values)}
+    payload = {mapping.salesforce_key_field: rec.id, **_payload(mapping, rec.values, "salesforce")}
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["Is_Deleted__c"] = False
     if mapping.name == "Product2":
