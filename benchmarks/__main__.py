@@ -11,7 +11,16 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["intacct_read", "intacct_post", "salesforce", "actions", "kpi", "o2c"]
+BENCHMARKS = [
+    "intacct_read",
+    "intacct_post",
+    "salesforce",
+    "actions",
+    "kpi",
+    "o2c",
+    "peers_intacct",
+    "peers_salesforce",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

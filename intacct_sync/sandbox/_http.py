@@ -115,6 +115,9 @@ class Faults:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY every answer on a kept-alive
+    # connection waits for the client's delayed ACK (about 40 ms), which real APIs do not add.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         return  # the emulators keep their own request log; stderr stays quiet
