@@ -6,6 +6,7 @@ client's alone.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import statistics
 import time
@@ -124,3 +125,16 @@ def median(values: list[float]) -> float:
 
 def mib(value: float) -> str:
     return f"{value / 2**20:,.1f} MiB"
+
+
+def peers_ready(module: str, *, peers: bool) -> bool:
+    """Whether to measure the peer library ``module``; prints why not when it will not."""
+    if not peers:
+        print("- peer comparison skipped (run with --peers: python -m benchmarks --peers)")
+        return False
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        print(f"- {module} is not installed (pip install --group bench); peer skipped")
+        return False
+    return True

@@ -28,6 +28,7 @@ from benchmarks._support import (
     median,
     mib,
     peak_python_memory,
+    peers_ready,
     sandbox_process,
     timed,
 )
@@ -114,13 +115,7 @@ def _peer_read_generator(api: Any) -> int:
 
 
 def run(*, quick: bool = False, peers: bool = False) -> None:
-    if not peers:
-        print("- peer comparison skipped (run with --peers: python -m benchmarks --peers)")
-        return
-    try:
-        importlib.import_module("sageintacctsdk")
-    except ImportError:
-        print("- sageintacctsdk is not installed (pip install --group bench); peer skipped")
+    if not peers_ready("sageintacctsdk", peers=peers):
         return
     rounds = 1 if quick else 2
     _compare_read(20_000 if quick else 100_000, rounds)

@@ -9,7 +9,6 @@ emulator with a custom requests.Session, reused here (one response hook counts i
 from __future__ import annotations
 
 import gc
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from benchmarks._support import (
     median,
     mib,
     peak_python_memory,
+    peers_ready,
     sandbox_process,
     timed,
 )
@@ -48,13 +48,7 @@ def _counted_peer(url: str, ours: SalesforceClient) -> tuple[Any, _PeerRequests]
 
 
 def run(*, quick: bool = False, peers: bool = False) -> None:
-    if not peers:
-        print("- peer comparison skipped (run with --peers: python -m benchmarks --peers)")
-        return
-    try:
-        importlib.import_module("simple_salesforce")
-    except ImportError:
-        print("- simple-salesforce is not installed (pip install --group bench); peer skipped")
+    if not peers_ready("simple_salesforce", peers=peers):
         return
     rounds = 1 if quick else 2
     _compare_query(20_000 if quick else 100_000, rounds)
