@@ -96,5 +96,5 @@ def _time_ours(ia: IntacctClient, bodies: list[bytes]) -> float:
     start = time.perf_counter()
     for body in bodies:
         (result,) = parse_response(body).results
-        ia._frame("GLENTRY", result.records, SELECT)
+        ia._frame("GLENTRY", result.data if result.data is not None else [], SELECT)
     return time.perf_counter() - start

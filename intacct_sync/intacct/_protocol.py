@@ -30,6 +30,7 @@ __all__ = [
     "Envelope",
     "Function",
     "LoginAuth",
+    "Records",
     "Response",
     "Result",
     "SessionAuth",
@@ -446,8 +447,12 @@ def _flatten(element: etree._Element, prefix: str, out: dict[str, str | None]) -
             _flatten(child, name, out)
 
 
+#: A page's records: a list of record elements, or the ``<data>`` element holding them.
+Records = Sequence[etree._Element] | etree._Element
+
+
 def page_columns(
-    records: Sequence[etree._Element],
+    records: Records,
 ) -> tuple[dict[str, list[str | None]], dict[str, list[tuple[int, etree._Element]]]]:
     """Column-wise values of a page of records, and owned collections with their row index."""
     fast = _uniform_flat_columns(records)
@@ -465,11 +470,11 @@ def page_columns(
     return {name: [row.get(name) for row in rows] for name in names}, children
 
 
-def _uniform_flat_columns(records: Sequence[etree._Element]) -> dict[str, list[str | None]] | None:
+def _uniform_flat_columns(records: Records) -> dict[str, list[str | None]] | None:
     # Pages of a read usually hold records with the same flat fields in the same order. Then
     # one pass over the tree in document order gives every column by slicing, which is several
     # times faster than visiting records one by one.
-    if not records:
+    if len(records) == 0:
         return {}
     data = records[0].getparent()
     if data is None or len(data) != len(records) or data.xpath("boolean(*/*/*)"):

@@ -43,6 +43,7 @@ from intacct_sync.intacct._protocol import (
     Envelope,
     Function,
     LoginAuth,
+    Records,
     Response,
     Result,
     SessionAuth,
@@ -379,9 +380,7 @@ class IntacctClient:
         self._kinds_cache[key] = (kinds, order)
         return kinds, order
 
-    def _frame(
-        self, obj: str, records: list[etree._Element], columns: Sequence[str] | None
-    ) -> pd.DataFrame:
+    def _frame(self, obj: str, records: Records, columns: Sequence[str] | None) -> pd.DataFrame:
         kinds, all_fields = self._schema(obj)
         kinds = dict(kinds)
         values, children = page_columns(records)
@@ -429,7 +428,9 @@ class IntacctClient:
         field_list = fields if isinstance(fields, str) else ",".join(fields)
         columns = None if field_list.strip() == "*" else [f.strip() for f in field_list.split(",")]
         size = min(page_size or self.page_size, fn.MAX_READ_PAGE)
-        seen: set[str] = set()
+        # RECORDNOs already yielded, so a read restarted after its resultId expired skips them.
+        seen: set[int] = set()
+        restartable = True
         yielded = 0
         with progress_bar(enabled=progress, desc=f"readByQuery {obj}") as bar:
             for restart in range(3):
@@ -440,11 +441,14 @@ class IntacctClient:
                 bar.set_total(result.total_count)
                 try:
                     while True:
-                        records = result.records
+                        records: Records = _page(result)
                         if restart:
-                            records = [r for r in records if _recordno(r) not in seen]
+                            records = [r for r in result.records if _recordno(r) not in seen]
                         frame = self._frame(obj, records, columns)
-                        seen.update(_recordno(r) for r in records)
+                        if "RECORDNO" in frame.columns:
+                            seen.update(int(n) for n in frame["RECORDNO"].dropna())
+                        else:
+                            restartable = False
                         yielded += len(frame)
                         bar.update(len(frame))
                         if len(frame) or yielded == 0:
@@ -455,9 +459,8 @@ class IntacctClient:
                             fn.read_more(result.result_id), f"intacct readMore {obj}"
                         )
                 except FunctionError as exc:
-                    if not any(_EXPIRED_RESULT.search(str(e)) for e in exc.errors):
-                        raise
-                    if "" in seen or restart == 2:
+                    expired = any(_EXPIRED_RESULT.search(str(e)) for e in exc.errors)
+                    if not expired or not restartable or restart == 2:
                         raise
                     log.warning("readMore resultId expired after %d rows; restarting", yielded)
 
@@ -529,7 +532,7 @@ class IntacctClient:
                     f"intacct query {obj}",
                 )
                 bar.set_total(result.total_count)
-                frame = self._frame(obj, result.records, columns)
+                frame = self._frame(obj, _page(result), columns)
                 bar.update(len(frame))
                 if len(frame) or offset == 0:
                     yield frame
@@ -599,7 +602,7 @@ class IntacctClient:
             response = self.execute(functions, what=f"intacct {name} {obj}")
             for result in response.results:
                 _raise_for_result(result)
-                pages.append(self._frame(obj, result.records, columns))
+                pages.append(self._frame(obj, _page(result), columns))
         return _concat(iter(pages))
 
     # -- writes ------------------------------------------------------------------------------
@@ -904,9 +907,15 @@ def _check_endpoint(endpoint: str, configured: str) -> None:
         )
 
 
-def _recordno(record: etree._Element) -> str:
+def _recordno(record: etree._Element) -> int | None:
     element = record.find("RECORDNO")
-    return "" if element is None or element.text is None else element.text
+    text = None if element is None else (element.text or "").strip()
+    return int(text) if text else None
+
+
+def _page(result: Result) -> Records:
+    # The <data> element is itself the sequence of its records; listing them costs a pass.
+    return [] if result.data is None else result.data
 
 
 def _select_column(item: str) -> str:
