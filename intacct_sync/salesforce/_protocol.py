@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import itertools
 import json
 import math
 import re
@@ -751,11 +752,9 @@ class QueryShape:
             leading: extra columns put first (the parent key of child rows), typed as text.
         """
         observed: dict[str, str] = {}
-        for row in rows:
-            for key in row:
-                lowered = key.lower()
-                if lowered not in observed:
-                    observed[lowered] = key
+        # Every distinct key once, in first-seen order, without a Python loop per row and key.
+        for key in dict.fromkeys(itertools.chain.from_iterable(rows)):
+            observed.setdefault(key.lower(), key)
         self._add_extras(rows, observed)
         data: dict[str, Sequence[Any]] = {}
         kinds: dict[str, Kind] = {}
@@ -858,9 +857,10 @@ def flatten(
     out: dict[str, Any] = {}
     children: dict[str, Mapping[str, Any] | None] = {}
     for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, dict):  # JSON objects; the abc check costs 3x
+        # JSON objects are exact dicts; ``type() is`` is the cheapest test on this hot path.
+        if type(value) is dict:
+            if key == "attributes":
+                continue
             if _is_child_result(value):
                 children[key] = value
             else:
@@ -872,10 +872,9 @@ def flatten(
 
 def _flatten_parent(record: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
     for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, dict):  # JSON objects; the abc check costs 3x
-            _flatten_parent(value, prefix + key + ".", out)
+        if type(value) is dict:
+            if key != "attributes":
+                _flatten_parent(value, prefix + key + ".", out)
         else:
             out[prefix + key] = value
 
