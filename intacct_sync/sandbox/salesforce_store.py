@@ -211,6 +211,17 @@ class Store:
             names = [d[0] for d in cur.description]
         return dict(zip(names, row, strict=True))
 
+    def fetch_live(self, obj: SObjectDef, record_id: str) -> dict[str, Any]:
+        """One row that exists and is not deleted; the REST errors otherwise."""
+        current = self.fetch(obj, record_id)
+        if current is None:
+            raise WriteError(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [], status=404
+            )
+        if current["IsDeleted"]:
+            raise WriteError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
+        return current
+
     def find(self, obj: SObjectDef, f: FieldDef, value: Any) -> list[str]:
         """Ids of live rows whose ``f`` equals ``value`` (case-insensitive for text)."""
         with self.lock:
@@ -278,13 +289,7 @@ class Store:
     def update(self, obj: SObjectDef, record_id: str, body: Mapping[str, Any]) -> None:
         """Validate and apply a partial update."""
         with self.lock:
-            current = self.fetch(obj, record_id)
-            if current is None:
-                raise WriteError(
-                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [], status=404
-                )
-            if current["IsDeleted"]:
-                raise WriteError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
+            current = self.fetch_live(obj, record_id)
             values = self.coerce(obj, body, creating=False)
             row = dict(current)
             row.update(values)
@@ -347,13 +352,7 @@ class Store:
     def delete(self, obj: SObjectDef, record_id: str) -> None:
         """Soft-delete a record and cascade to its master-detail children."""
         with self.lock:
-            current = self.fetch(obj, record_id)
-            if current is None:
-                raise WriteError(
-                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [], status=404
-                )
-            if current["IsDeleted"]:
-                raise WriteError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
+            self.fetch_live(obj, record_id)
             self._soft_delete(obj, [record_id])
 
     def _soft_delete(self, obj: SObjectDef, ids: Sequence[str]) -> None:
