@@ -16,13 +16,13 @@ from intacct_sync.intacct import IntacctClient, filters
 from intacct_sync.intacct.models import (
     ClassValue,
     JournalEntry,
-    JournalLine,
     SalesOrder,
     SalesOrderLine,
 )
 from intacct_sync.sandbox import COMPANIES
 from intacct_sync.sandbox import intacct_gateway as gw
 from intacct_sync.sandbox._http import LoopbackServer
+from tests.builders import balanced_entry
 
 FAST = RetryPolicy(max_retries=8, initial_delay=0.001, max_delay=0.01)
 NONPROFIT = COMPANIES["nonprofit"]
@@ -141,16 +141,8 @@ def test_an_expired_session_is_renewed_transparently(
 
 
 def _entry(key: str, amount: str = "125.50", *, account: str = "4000") -> JournalEntry:
-    return JournalEntry(
-        key=key,
-        journal="GJ",
-        batch_date=dt.date(2026, 11, 2),
-        title=f"Test donation {key} <&> 'quoted'",
-        reference_no=key,
-        lines=[
-            JournalLine(account_no="1000", amount=Decimal(amount), tr_type=1, location="HQ"),
-            JournalLine(account_no=account, amount=Decimal(amount), tr_type=-1, location="HQ"),
-        ],
+    return balanced_entry(
+        key, amount, title=f"Test donation {key} <&> 'quoted'", account=account, location="HQ"
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -21,8 +20,9 @@ from intacct_sync.errors import (
     TransportError,
 )
 from intacct_sync.intacct import IntacctClient
-from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.intacct.models import JournalEntry
 from intacct_sync.testing import MockTransport
+from tests.builders import balanced_entry
 
 ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 FAST = RetryPolicy(max_retries=3, initial_delay=0.0, max_delay=0.0, jitter=False)
@@ -182,15 +182,8 @@ def test_reads_are_retried_on_throttling_and_5xx() -> None:
 
 
 def _entry(key: str, amount: str = "10.00") -> JournalEntry:
-    return JournalEntry(
-        key=key,
-        journal="GJ",
-        batch_date=dt.date(2026, 1, 15),
-        title=f"Donation {key}",
-        lines=[
-            JournalLine(account_no="1000", amount=Decimal(amount), tr_type=1),
-            JournalLine(account_no="4000", amount=Decimal(amount), tr_type=-1),
-        ],
+    return balanced_entry(
+        key, amount, title=f"Donation {key}", day=dt.date(2026, 1, 15), reference=False
     )
 
 

@@ -14,7 +14,6 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
@@ -25,7 +24,8 @@ from intacct_sync import HttpRequest, HttpResponse, RetryPolicy, Timeout, action
 from intacct_sync._transport import RequestsTransport
 from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.errors import IntacctSyncError, TransportError
-from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.intacct.models import JournalEntry
+from tests.builders import balanced_entry
 
 COMPANY = sandbox.COMPANIES["nonprofit"]
 FAST = RetryPolicy(max_retries=8, initial_delay=0.001, max_delay=0.01)
@@ -48,17 +48,7 @@ def sb() -> Iterator[sandbox.Sandbox]:
 
 
 def _entry(key: str, amount: str = "10.00") -> JournalEntry:
-    return JournalEntry(
-        key=key,
-        journal="GJ",
-        batch_date=dt.date(2026, 11, 2),
-        title=f"Reliability {key}",
-        reference_no=key,
-        lines=[
-            JournalLine(account_no="1000", amount=Decimal(amount), tr_type=1),
-            JournalLine(account_no="4000", amount=Decimal(amount), tr_type=-1),
-        ],
-    )
+    return balanced_entry(key, amount, title=f"Reliability {key}")
 
 
 # -- (a) a 1,000-action sync under lost answers and throttling -----------------------------------
