@@ -23,6 +23,7 @@ from intacct_sync.errors import (
     ProtocolError,
 )
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._fields import INSPECT_KINDS, inspect_rows
 from intacct_sync.intacct._protocol import (
     Envelope,
     Function,
@@ -193,6 +194,27 @@ def _read_customer() -> None:
     assert columns == {"RECORDNO": ["149"], "CUSTOMERID": ["10074"], "STATUS": ["active"]}
 
 
+def _inspect_customer() -> None:
+    # Reference §13.4: inspect detail="1" answers Type/Fields/Field with the legacy vocabulary.
+    (result,) = _parse("resp_inspect_detail_customer.xml").results
+    assert (result.function, result.listtype, result.count) == ("inspect", "All", 1)
+    typ = result.data.find("Type") if result.data is not None else None
+    assert typ is not None and typ.get("Name") == "CUSTOMER"
+    assert typ.findtext("Attributes/SingularName") == "Customer"
+    rows = {row["Name"]: row for row in inspect_rows(result.data)}
+    assert len(rows) == 174
+    assert {row["externalDataName"] for row in rows.values()} == set(INSPECT_KINDS)
+    assert rows["RECORDNO"]["externalDataName"] == "integer"
+    assert rows["RECORDNO"]["maxLength"] == 8 and rows["RECORDNO"]["isRequired"] == "false"
+    for money in ("CREDITLIMIT", "TOTALDUE"):
+        assert INSPECT_KINDS[rows[money]["externalDataName"]] == "decimal"
+    for stamp in ("WHENCREATED", "WHENMODIFIED"):
+        assert INSPECT_KINDS[rows[stamp]["externalDataName"]] == "datetime"
+    assert rows["STATUS"]["externalDataName"] == "string"
+    assert any("." in name for name in rows)  # nested fields keep their dotted names
+    assert rows["RECORD_URL"]["dataName"] == "Pt_FieldDummy"
+
+
 def _read_glaccount() -> None:
     (result,) = _parse("resp_read_glaccount.xml").results
     assert result.listtype == "GLACCOUNT" and len(result.records) == 2
@@ -282,6 +304,7 @@ RESPONSES: dict[str, Callable[[], None]] = {
     "resp_getapisession_function_failure.xml": _session_fn_failure,
     "resp_getapisession_success.xml": _session_success,
     "resp_http400_gateway_signin_error.xml": _http400_gateway,
+    "resp_inspect_detail_customer.xml": _inspect_customer,
     "resp_legacy_create_class_key.xml": _legacy_key,
     "resp_multi_result_session_getlist_readbyquery.xml": _multi_result,
     "resp_offline_acknowledgement.xml": _offline_ack,

@@ -522,18 +522,17 @@ def test_lookup(shared: IntacctGateway) -> None:
     typ = data.find("Type")
     assert typ is not None and typ.get("Name") == "GLENTRY" and typ.get("DocumentType") == ""
     types = {f.findtext("ID"): f.findtext("DATATYPE") for f in typ.findall("Fields/Field")}
-    assert types["TRX_AMOUNT"] == "CURRENCY" and types["BATCH_DATE"] == "DATE"
+    # Reference §13.4: only the words on record; money is DECIMAL, enumerations are TEXT.
+    assert types["TRX_AMOUNT"] == "DECIMAL" and types["BATCH_DATE"] == "DATE"
     assert types["WHENMODIFIED"] == "TIMESTAMP" and types["GLDIMFUND"] == "TEXT"
     assert set(types.values()) <= {
         "TEXT",
         "INTEGER",
         "DECIMAL",
-        "CURRENCY",
         "PERCENT",
         "DATE",
         "TIMESTAMP",
         "BOOLEAN",
-        "ENUM",
     }
     assert typ.find("Relationships") is not None
 

@@ -148,6 +148,13 @@ def lookup(obj: str) -> etree._Element:
     return _el("lookup", ("object", obj))
 
 
+def inspect(obj: str, *, detail: bool = True) -> etree._Element:
+    """``<inspect detail="1">``: the legacy field definitions (reference §13.4)."""
+    body = _el("inspect", ("object", obj))
+    body.set("detail", "1" if detail else "0")
+    return body
+
+
 def create(obj: str, fields: Mapping[str, Any]) -> etree._Element:
     """``<create>`` of one object."""
     body = etree.Element("create")

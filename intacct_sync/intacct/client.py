@@ -39,6 +39,13 @@ from intacct_sync.errors import (
     ProtocolError,
 )
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._fields import (
+    DATATYPE_KINDS,
+    INSPECT_COLUMNS,
+    LOOKUP_COLUMNS,
+    inspect_rows,
+    lookup_rows,
+)
 from intacct_sync.intacct._protocol import (
     Envelope,
     Function,
@@ -68,21 +75,6 @@ __all__ = ["OUTCOME_COLUMNS", "IntacctClient"]
 
 log = logging.getLogger("intacct_sync.intacct")
 
-#: Intacct ``lookup`` DATATYPE -> frame kind; anything else is read as text.
-DATATYPE_KINDS: Mapping[str, frames.Kind] = {
-    "TEXT": "text",
-    "ENUM": "text",
-    "INTEGER": "integer",
-    "SEQUENCE": "integer",
-    "DECIMAL": "decimal",
-    "CURRENCY": "decimal",
-    "PERCENT": "decimal",
-    "NUMBER": "decimal",
-    "DATE": "date",
-    "TIMESTAMP": "datetime",
-    "DATETIME": "datetime",
-    "BOOLEAN": "boolean",
-}
 _EXPIRED_RESULT = re.compile(r"invalid or expired resultid", re.I)
 _MAX_KEYS = 100
 
@@ -330,32 +322,18 @@ class IntacctClient:
         ``ISCUSTOM``, ``VALIDVALUES`` (``#~#``-joined).
         """
         result = self._call(fn.lookup(obj), f"intacct lookup {obj}")
-        rows = []
-        for field in [] if result.data is None else result.data.iter("Field"):
-            valid = [v.text or "" for v in field.iter("VALIDVALUE")]
-            rows.append(
-                {
-                    "ID": _child_text(field, "ID"),
-                    "LABEL": _child_text(field, "LABEL"),
-                    "DESCRIPTION": _child_text(field, "DESCRIPTION"),
-                    "REQUIRED": _child_text(field, "REQUIRED"),
-                    "READONLY": _child_text(field, "READONLY"),
-                    "DATATYPE": _child_text(field, "DATATYPE"),
-                    "ISCUSTOM": _child_text(field, "ISCUSTOM"),
-                    "VALIDVALUES": "#~#".join(valid),
-                }
-            )
-        kinds: dict[str, frames.Kind] = {
-            "ID": "text",
-            "LABEL": "text",
-            "DESCRIPTION": "text",
-            "REQUIRED": "boolean",
-            "READONLY": "boolean",
-            "DATATYPE": "text",
-            "ISCUSTOM": "boolean",
-            "VALIDVALUES": "text",
-        }
-        return frames.frame_from_records(rows, kinds)
+        return frames.frame_from_records(lookup_rows(result.data), LOOKUP_COLUMNS)
+
+    def inspect(self, obj: str) -> pd.DataFrame:
+        """The object's legacy field definitions (``inspect detail="1"``): one row per field.
+
+        Columns: ``Name``, ``GroupName``, ``dataName``, ``externalDataName`` (``string``,
+        ``integer``, ``number``, ``boolean``, ``datetime``), ``isRequired``, ``isReadOnly``,
+        ``maxLength``, ``DisplayLabel``, ``Description``, ``id``. Typing falls back to it when
+        ``lookup`` is refused.
+        """
+        result = self._call(fn.inspect(obj), f"intacct inspect {obj}")
+        return frames.frame_from_records(inspect_rows(result.data), INSPECT_COLUMNS)
 
     def field_kinds(self, obj: str) -> dict[str, frames.Kind]:
         """Column kinds of ``obj`` from its ``lookup`` (cached per client)."""

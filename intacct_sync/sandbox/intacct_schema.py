@@ -2,9 +2,10 @@
 
 Field names and value vocabularies follow ``../shared/reference/intacct-api.md`` §6-§7. Nested
 fields (``DISPLAYCONTACT.MAILADDRESS.CITY``) are stored flat under their dotted names; ``read``
-nests them again. ``DATATYPE`` values are the emulator's vocabulary (TEXT, INTEGER, DECIMAL,
-CURRENCY, PERCENT, DATE, TIMESTAMP, BOOLEAN, ENUM): shaped like the documented ``lookup`` output,
-not copied from a real response.
+nests them again. ``DATATYPE`` words are the ones the public record shows (reference §13.4: TEXT,
+INTEGER, DECIMAL, PERCENT, DATE, TIMESTAMP, BOOLEAN); enumerations of standard objects are TEXT
+with VALIDVALUES, as the docs' GLBATCH ``STATE`` is. No real ``lookup`` answer is on record, so
+the rest of the answer's shape is the documented one (marked in docs/sandbox-coverage.md).
 """
 
 from __future__ import annotations
@@ -15,18 +16,8 @@ import attrs
 
 __all__ = ["DATATYPES", "OBJECTS", "Field", "LineDef", "ObjectDef", "get_object"]
 
-DATATYPES = (
-    "TEXT",
-    "INTEGER",
-    "DECIMAL",
-    "CURRENCY",
-    "PERCENT",
-    "DATE",
-    "TIMESTAMP",
-    "BOOLEAN",
-    "ENUM",
-)
-NUMERIC_TYPES = frozenset({"INTEGER", "DECIMAL", "CURRENCY", "PERCENT"})
+DATATYPES = ("TEXT", "INTEGER", "DECIMAL", "PERCENT", "DATE", "TIMESTAMP", "BOOLEAN")
+NUMERIC_TYPES = frozenset({"INTEGER", "DECIMAL", "PERCENT"})
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +100,7 @@ def _f(name: str, datatype: str = "TEXT", **kw: object) -> Field:
 
 STATUS = _f(
     "STATUS",
-    "ENUM",
+    "TEXT",
     label="Status",
     valid_values=("active", "inactive"),
     codes={"T": "active", "F": "inactive"},
@@ -202,12 +193,12 @@ _OBJECTS: list[ObjectDef] = [
             _f("TITLE", required=True, label="Title"),
             _f(
                 "ACCOUNTTYPE",
-                "ENUM",
+                "TEXT",
                 valid_values=("balancesheet", "incomestatement"),
                 codes={"N": "balancesheet", "I": "incomestatement"},
             ),
-            _f("NORMALBALANCE", "ENUM", valid_values=("debit", "credit")),
-            _f("CLOSINGTYPE", "ENUM", valid_values=("non-closing account", "closing account")),
+            _f("NORMALBALANCE", "TEXT", valid_values=("debit", "credit")),
+            _f("CLOSINGTYPE", "TEXT", valid_values=("non-closing account", "closing account")),
             _f("CLOSINGACCOUNTNO", ref="GLACCOUNT"),
             _f("CATEGORY"),
             STATUS,
@@ -221,7 +212,7 @@ _OBJECTS: list[ObjectDef] = [
         [
             _f("ACCOUNTNO", required=True, label="Account number"),
             _f("TITLE", required=True, label="Title"),
-            _f("ACCOUNTTYPE", "ENUM", valid_values=("forperiod", "cumulative")),
+            _f("ACCOUNTTYPE", "TEXT", valid_values=("forperiod", "cumulative")),
             _f("CATEGORY"),
             STATUS,
             *_REQUIRE,
@@ -304,8 +295,8 @@ _OBJECTS: list[ObjectDef] = [
             _f("CUSTTYPE"),
             _f("PARENTID", ref="CUSTOMER"),
             _f("TERMNAME"),
-            _f("CREDITLIMIT", "CURRENCY"),
-            _f("TOTALDUE", "CURRENCY", readonly=True),
+            _f("CREDITLIMIT", "DECIMAL"),
+            _f("TOTALDUE", "DECIMAL", readonly=True),
             _f("ONHOLD", "BOOLEAN"),
             _f("CURRENCY"),
             _f("COMMENTS"),
@@ -320,7 +311,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("NAME", required=True),
             _f(
                 "ITEMTYPE",
-                "ENUM",
+                "TEXT",
                 required=True,
                 valid_values=(
                     "Inventory",
@@ -342,7 +333,7 @@ _OBJECTS: list[ObjectDef] = [
             STATUS,
             _f("PRODUCTLINEID"),
             _f("EXTENDED_DESCRIPTION"),
-            _f("BASEPRICE", "CURRENCY"),
+            _f("BASEPRICE", "DECIMAL"),
             _f("UOMGRP"),
             _f("TAXABLE", "BOOLEAN"),
             _f("GLGROUP"),
@@ -366,7 +357,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("MODULE", readonly=True),
             _f(
                 "STATE",
-                "ENUM",
+                "TEXT",
                 valid_values=_GLBATCH_STATES,
                 codes=dict(zip("ISXAPRLZ", _GLBATCH_STATES, strict=True)),
             ),
@@ -389,8 +380,8 @@ _OBJECTS: list[ObjectDef] = [
             _f("DOCUMENT"),
             _f("ACCOUNTNO", required=True, ref="GLACCOUNT"),
             _f("TR_TYPE", "INTEGER", required=True, valid_values=("1", "-1")),
-            _f("TRX_AMOUNT", "CURRENCY", required=True),
-            _f("AMOUNT", "CURRENCY", readonly=True),
+            _f("TRX_AMOUNT", "DECIMAL", required=True),
+            _f("AMOUNT", "DECIMAL", readonly=True),
             _f("CURRENCY"),
             _f("DESCRIPTION", label="Memo"),
             _f("LOCATION", ref="LOCATION"),
@@ -399,7 +390,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("GLDIMFUND", ref="FUND", label="Fund"),
             _f("CUSTOMERID", ref="CUSTOMER"),
             _f("ITEMID", ref="ITEM"),
-            _f("STATE", "ENUM", readonly=True, valid_values=_GLBATCH_STATES),
+            _f("STATE", "TEXT", readonly=True, valid_values=_GLBATCH_STATES),
         ],
         creatable=False,
     ),
@@ -413,7 +404,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("DOCPARID", required=True, label="Transaction definition"),
             _f(
                 "STATE",
-                "ENUM",
+                "TEXT",
                 valid_values=(
                     "Draft",
                     "Pending",
@@ -435,8 +426,8 @@ _OBJECTS: list[ObjectDef] = [
             _f("EXTERNALID"),
             _f("CURRENCY"),
             _f("BASECURR"),
-            _f("SUBTOTAL", "CURRENCY", readonly=True),
-            _f("TOTAL", "CURRENCY", readonly=True),
+            _f("SUBTOTAL", "DECIMAL", readonly=True),
+            _f("TOTAL", "DECIMAL", readonly=True),
             _f("PRRECORDKEY", "INTEGER", readonly=True),
         ],
         creatable=False,
@@ -459,10 +450,10 @@ _OBJECTS: list[ObjectDef] = [
             _f("ITEMDESC"),
             _f("QUANTITY", "DECIMAL", required=True),
             _f("UNIT"),
-            _f("PRICE", "CURRENCY"),
-            _f("UIPRICE", "CURRENCY"),
-            _f("TOTAL", "CURRENCY"),
-            _f("UIVALUE", "CURRENCY"),
+            _f("PRICE", "DECIMAL"),
+            _f("UIPRICE", "DECIMAL"),
+            _f("TOTAL", "DECIMAL"),
+            _f("UIVALUE", "DECIMAL"),
             _f("MEMO"),
             _f("LOCATION", ref="LOCATION"),
             _f("DEPARTMENT", ref="DEPARTMENT"),
@@ -478,7 +469,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("RECORDID", label="Invoice number"),
             _f(
                 "STATE",
-                "ENUM",
+                "TEXT",
                 valid_values=("Draft", "Posted", "Partially Paid", "Paid", "Reversed"),
             ),
             _f("CUSTOMERID", required=True, ref="CUSTOMER"),
@@ -492,12 +483,12 @@ _OBJECTS: list[ObjectDef] = [
             _f("WHENPAID", "DATE"),
             _f("BASECURR"),
             _f("CURRENCY"),
-            _f("TOTALENTERED", "CURRENCY", required=True),
-            _f("TOTALPAID", "CURRENCY"),
-            _f("TOTALDUE", "CURRENCY"),
-            _f("TRX_TOTALENTERED", "CURRENCY"),
-            _f("TRX_TOTALPAID", "CURRENCY"),
-            _f("TRX_TOTALDUE", "CURRENCY"),
+            _f("TOTALENTERED", "DECIMAL", required=True),
+            _f("TOTALPAID", "DECIMAL"),
+            _f("TOTALDUE", "DECIMAL"),
+            _f("TRX_TOTALENTERED", "DECIMAL"),
+            _f("TRX_TOTALPAID", "DECIMAL"),
+            _f("TRX_TOTALDUE", "DECIMAL"),
             _f("MODULEKEY", readonly=True),
         ],
         document_dates=True,
@@ -511,7 +502,7 @@ _OBJECTS: list[ObjectDef] = [
             _f("CUSTOMERNAME", readonly=True),
             _f(
                 "PAYMENTMETHOD",
-                "ENUM",
+                "TEXT",
                 required=True,
                 valid_values=(
                     "Printed Check",
@@ -531,9 +522,9 @@ _OBJECTS: list[ObjectDef] = [
             _f("BASECURR"),
             _f("UNDEPOSITEDACCOUNTNO", ref="GLACCOUNT"),
             _f("FINANCIALENTITY"),
-            _f("TOTALENTERED", "CURRENCY", required=True),
-            _f("TRX_TOTALENTERED", "CURRENCY"),
-            _f("STATE", "ENUM", valid_values=("Draft", "Submitted", "Posted", "Reversed")),
+            _f("TOTALENTERED", "DECIMAL", required=True),
+            _f("TRX_TOTALENTERED", "DECIMAL"),
+            _f("STATE", "TEXT", valid_values=("Draft", "Submitted", "Posted", "Reversed")),
         ],
         document_dates=True,
     ),

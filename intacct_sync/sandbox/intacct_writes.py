@@ -93,7 +93,7 @@ def _normalize(obj: ObjectDef, values: dict[str, str], *, creating: bool) -> dic
             low = raw.lower()
             value = low if low in ("true", "false") else None
             expected = "true or false"
-        elif spec.datatype == "ENUM":
+        elif spec.valid_values:
             match = [v for v in spec.valid_values if v.lower() == raw.lower()]
             value = match[0] if match else None
             expected = "one of " + ", ".join(spec.valid_values)
