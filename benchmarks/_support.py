@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from intacct_sync import HttpRequest, HttpResponse, Timeout
-from intacct_sync._transport import RequestsTransport
+from intacct_sync._http.transport import RequestsTransport
 
 
 def _serve(
@@ -27,7 +27,7 @@ def _serve(
     setup: Callable[[Any, Any], None] | None,
 ) -> None:
     from intacct_sync.sandbox._http import LoopbackServer
-    from intacct_sync.sandbox.intacct_gateway import ENDPOINT_PATH, IntacctGateway
+    from intacct_sync.sandbox.intacct.gateway import ENDPOINT_PATH, IntacctGateway
 
     servers = []
     gateway = IntacctGateway()
@@ -36,7 +36,7 @@ def _serve(
         gateway.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
     api = None
     if sf_rows >= 0:
-        from intacct_sync.sandbox.salesforce_api import SalesforceApi
+        from intacct_sync.sandbox.salesforce.api import SalesforceApi
 
         api = SalesforceApi()
         api.faults.latency = latency

@@ -12,8 +12,8 @@ import pandas as pd
 
 from benchmarks._support import CountingTransport, mib, peak_python_memory, sandbox_process, timed
 from intacct_sync import IntacctClient, SalesforceClient, actions, journals
-from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.sandbox import COMPANIES
+from intacct_sync.state import SQLiteStateStore
 
 _ACCOUNTS = [("1000", "Cash - Operating"), ("4000", "Contributions - Individuals")]
 _ACCOUNTS += [("4010", "Contributions - Corporate"), ("4100", "Membership Dues")]
@@ -65,8 +65,8 @@ def _catalog() -> pd.DataFrame:
 
 
 def _seed_actions(n: int, gateway: Any, api: Any) -> None:
-    from intacct_sync.sandbox.salesforce_schema import OBJECTS
-    from intacct_sync.sandbox.salesforce_store import format_datetime
+    from intacct_sync.sandbox.salesforce.schema import OBJECTS
+    from intacct_sync.sandbox.salesforce.store import format_datetime
 
     gateway.max_concurrent = 8
     contacts = [r["Id"] for r in api.rows("Contact", "Donor_ID__c != null", fields=["Id"])]
@@ -92,8 +92,8 @@ def _seed_actions(n: int, gateway: Any, api: Any) -> None:
 
 
 def _clients(urls: tuple[str, str]) -> tuple[IntacctClient, SalesforceClient, CountingTransport]:
-    from intacct_sync.sandbox import intacct_gateway as gw
-    from intacct_sync.sandbox import salesforce_api as sfa
+    from intacct_sync.sandbox.intacct import gateway as gw
+    from intacct_sync.sandbox.salesforce import api as sfa
 
     transport = CountingTransport()
     ia = IntacctClient(

@@ -12,7 +12,7 @@ from benchmarks._support import CountingTransport, mib, peak_python_memory, sand
 from intacct_sync.intacct import IntacctClient
 from intacct_sync.intacct._protocol import parse_response, safe_parser
 from intacct_sync.sandbox import COMPANIES
-from intacct_sync.sandbox import intacct_gateway as gw
+from intacct_sync.sandbox.intacct import gateway as gw
 
 SELECT = [
     "RECORDNO",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from benchmarks._support import CountingTransport, timed
 from intacct_sync import sandbox, sync
-from intacct_sync.domain.state import SQLiteStateStore
-from intacct_sync.sandbox.intacct_schema import OBJECTS
+from intacct_sync.sandbox.intacct.schema import OBJECTS
+from intacct_sync.state import SQLiteStateStore
 
 CO = sandbox.COMPANIES["itservices"]
 

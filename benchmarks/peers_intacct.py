@@ -37,7 +37,7 @@ from benchmarks.intacct_read import SELECT, _client
 from intacct_sync.intacct import IntacctClient
 from intacct_sync.intacct.models import JournalEntry
 from intacct_sync.sandbox import COMPANIES
-from intacct_sync.sandbox import intacct_gateway as gw
+from intacct_sync.sandbox.intacct import gateway as gw
 
 _PEER_LOGGER = "sageintacctsdk.apis.api_base"
 

@@ -18,7 +18,7 @@ from benchmarks._support import (
     timed,
 )
 from intacct_sync.salesforce import SalesforceClient
-from intacct_sync.sandbox import salesforce_api as sfa
+from intacct_sync.sandbox.salesforce import api as sfa
 
 SOQL = "SELECT Id, Name, Amount, CloseDate, StageName, Account.Name, Owner.Name FROM Opportunity"
 

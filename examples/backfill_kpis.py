@@ -34,8 +34,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from intacct_sync import kpi
-from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.reports import frame_text
+from intacct_sync.state import SQLiteStateStore
 
 SEGMENTS = (
     *kpi.DEFAULT_SEGMENTS,

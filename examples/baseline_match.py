@@ -23,10 +23,10 @@ import sys
 from collections.abc import Sequence
 
 from intacct_sync import sandbox, sync
-from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.reports import frame_text
 from intacct_sync.salesforce.client import SalesforceClient
+from intacct_sync.state import SQLiteStateStore
 
 
 def _run(sf: SalesforceClient, ia: IntacctClient, args: argparse.Namespace) -> int:

@@ -37,11 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from intacct_sync import IntacctClient, sandbox
-from intacct_sync.domain.state import DEFAULT_STATE_FILE, SQLiteStateStore
 from intacct_sync.errors import IntacctSyncError
 from intacct_sync.intacct import filters
 from intacct_sync.journals import post_journal_lines, read_journal_lines
 from intacct_sync.reports import frame_text
+from intacct_sync.state import DEFAULT_STATE_FILE, SQLiteStateStore
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "journal_lines.csv"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from intacct_sync.__about__ import __version__
-from intacct_sync._retry import RetryPolicy
-from intacct_sync._transport import HttpRequest, HttpResponse, Timeout, Transport
+from intacct_sync._http.retry import RetryPolicy
+from intacct_sync._http.transport import HttpRequest, HttpResponse, Timeout, Transport
 from intacct_sync.config import IntacctCredentials, SalesforceCredentials
 from intacct_sync.errors import (
     ApiError,

@@ -1,63 +1,22 @@
-"""Order to cash: masters both ways, closed-won to sales order, invoice status back to the CRM.
+"""Order to cash under its original import path: everything in :mod:`intacct_sync.o2c`.
 
 >>> from intacct_sync import sync
 >>> plan = sync.plan_masters(sf, ia, state)  # doctest: +SKIP
->>> plan.apply()  # doctest: +SKIP
 >>> print(sync.reconcile(sf, ia, state))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from intacct_sync.domain.invoices import AGING_FIELDS, InvoicesPlan, aging_bucket, plan_invoices
-from intacct_sync.domain.masters import (
-    DEFAULT_ACCOUNT_MAPPING,
-    DEFAULT_PRODUCT_MAPPING,
-    PRICE_FIELD,
-    ApplyResult,
-    ConflictRule,
-    FieldMap,
-    MasterChange,
-    MastersConfig,
-    MastersPlan,
-    ObjectMapping,
-    decide,
-    normalise_name,
-    plan_masters,
-)
-from intacct_sync.domain.orders import (
-    OrderPlanRow,
-    OrdersConfig,
-    OrdersPlan,
-    OrderToCashRun,
-    plan_orders,
-    sync_order_to_cash,
-)
-from intacct_sync.domain.reconcile import ReconcileReport, reconcile
+# Star imports from each module, not from the package: type checkers follow one level of
+# ``__all__ +=``, and the names then stay exactly the package's.
+from intacct_sync.o2c import invoices, masters, orders, reconciliation
+from intacct_sync.o2c.invoices import *  # noqa: F403
+from intacct_sync.o2c.masters import *  # noqa: F403
+from intacct_sync.o2c.orders import *  # noqa: F403
+from intacct_sync.o2c.reconciliation import *  # noqa: F403
 
-__all__ = [
-    "AGING_FIELDS",
-    "DEFAULT_ACCOUNT_MAPPING",
-    "DEFAULT_PRODUCT_MAPPING",
-    "PRICE_FIELD",
-    "ApplyResult",
-    "ConflictRule",
-    "FieldMap",
-    "InvoicesPlan",
-    "MasterChange",
-    "MastersConfig",
-    "MastersPlan",
-    "ObjectMapping",
-    "OrderPlanRow",
-    "OrderToCashRun",
-    "OrdersConfig",
-    "OrdersPlan",
-    "ReconcileReport",
-    "aging_bucket",
-    "decide",
-    "normalise_name",
-    "plan_invoices",
-    "plan_masters",
-    "plan_orders",
-    "reconcile",
-    "sync_order_to_cash",
-]
+__all__: list[str] = []
+__all__ += masters.__all__
+__all__ += orders.__all__
+__all__ += invoices.__all__
+__all__ += reconciliation.__all__

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from intacct_sync._redact import REDACTED, scrub_body, scrub_headers
-from intacct_sync._transport import HttpRequest, HttpResponse, Timeout
+from intacct_sync._http.redact import REDACTED, scrub_body, scrub_headers
+from intacct_sync._http.transport import HttpRequest, HttpResponse, Timeout
 
 __all__ = ["MockTransport", "cassette", "normalise_body"]
 

@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from intacct_sync import RetryPolicy, sandbox  # noqa: E402
 from intacct_sync.actions import WATERMARK, ActionSync  # noqa: E402
-from intacct_sync.domain.state import SQLiteStateStore  # noqa: E402
+from intacct_sync.state.sqlite import SQLiteStateStore  # noqa: E402
 
 COMPANY = sandbox.COMPANIES["nonprofit"]
 #: tiny delays: the sandbox answers at once, and the kill is what is being tested
@@ -109,13 +109,13 @@ def seed_actions(
     """Insert valid ``Action__c`` rows (tags copied from seeded valid actions); return their ids.
 
     Args:
-        api: the sandbox's :class:`~intacct_sync.sandbox.salesforce_api.SalesforceApi`.
+        api: the sandbox's :class:`~intacct_sync.sandbox.salesforce.api.SalesforceApi`.
         names: the actions' ``Name`` values.
         created: each action's ``CreatedDate`` (timezone-aware).
         seed: seed of the amounts and tag choice.
     """
-    from intacct_sync.sandbox.salesforce_schema import OBJECTS
-    from intacct_sync.sandbox.salesforce_store import format_datetime
+    from intacct_sync.sandbox.salesforce.schema import OBJECTS
+    from intacct_sync.sandbox.salesforce.store import format_datetime
 
     rng = random.Random(seed)
     valid = api.rows("Action__c", "Name <= 'A-00150'", fields=["Tags__c", "Contact__c"])
@@ -160,8 +160,8 @@ def child_main(stdin: IO[str], stdout: IO[str]) -> int:
     """Wait for a job on stdin (one JSON line), run the sync it names, and exit."""
     from intacct_sync.intacct.client import IntacctClient
     from intacct_sync.salesforce.client import SalesforceClient
-    from intacct_sync.sandbox import intacct_gateway as gw
-    from intacct_sync.sandbox import salesforce_api as sfa
+    from intacct_sync.sandbox.intacct import gateway as gw
+    from intacct_sync.sandbox.salesforce import api as sfa
 
     stdout.write("ready\n")
     stdout.flush()

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from intacct_sync.sandbox._http import Exchange
-from intacct_sync.sandbox.salesforce_api import API_VERSION, SalesforceApi
+from intacct_sync.sandbox.salesforce.api import API_VERSION, SalesforceApi
 
 V = f"/services/data/v{API_VERSION}"
 

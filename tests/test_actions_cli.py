@@ -11,7 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from intacct_sync import cli_actions, sandbox
+from intacct_sync import sandbox
+from intacct_sync.cli import actions as cli_actions
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SAMPLE = EXAMPLES / "data" / "journal_lines.csv"

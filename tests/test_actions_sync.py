@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from intacct_sync import RetryPolicy, actions, journals, sandbox
-from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.errors import IncompleteWriteError, IntacctSyncError, ValidationError
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.salesforce.client import SalesforceClient
+from intacct_sync.state import SQLiteStateStore
 
 COMPANY = sandbox.COMPANIES["nonprofit"]
 INVALID = ("A-00195", "A-00196", "A-00197", "A-00198", "A-00199", "A-00200")

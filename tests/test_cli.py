@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import sandbox
-from intacct_sync.cli import main
+from intacct_sync.cli.main import main
 
 
 @pytest.fixture(scope="module")

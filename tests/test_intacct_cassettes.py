@@ -22,8 +22,8 @@ from intacct_sync import RetryPolicy
 from intacct_sync.intacct import IntacctClient, filters
 from intacct_sync.intacct.models import JournalEntry, JournalLine
 from intacct_sync.sandbox import COMPANIES
-from intacct_sync.sandbox import intacct_gateway as gw
 from intacct_sync.sandbox._http import LoopbackServer
+from intacct_sync.sandbox.intacct import gateway as gw
 from intacct_sync.testing import cassette
 
 CASSETTES = Path(__file__).parent / "cassettes"

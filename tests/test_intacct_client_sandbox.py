@@ -20,8 +20,8 @@ from intacct_sync.intacct.models import (
     SalesOrderLine,
 )
 from intacct_sync.sandbox import COMPANIES
-from intacct_sync.sandbox import intacct_gateway as gw
 from intacct_sync.sandbox._http import LoopbackServer
+from intacct_sync.sandbox.intacct import gateway as gw
 from tests.builders import balanced_entry
 
 FAST = RetryPolicy(max_retries=8, initial_delay=0.001, max_delay=0.01)

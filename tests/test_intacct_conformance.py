@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from intacct_sync._redact import scrub_xml
+from intacct_sync._http.redact import scrub_xml
 from intacct_sync.errors import (
     AuthenticationError,
     ControlError,

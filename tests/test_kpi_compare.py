@@ -14,7 +14,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from intacct_sync import cli_kpi, kpi, sandbox
+from intacct_sync import kpi, sandbox
+from intacct_sync.cli import kpi as cli_kpi
 from intacct_sync.errors import InputError
 
 matplotlib.use("Agg")

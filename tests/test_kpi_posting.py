@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from intacct_sync import kpi, sandbox
-from intacct_sync.domain.state import SQLiteStateStore
 from intacct_sync.errors import IncompleteWriteError, ValidationError
 from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.state import SQLiteStateStore
 
 NP = sandbox.COMPANIES["nonprofit"]
 DAY = dt.date(2026, 3, 2)

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from intacct_sync import sandbox, sync
-from intacct_sync._retry import NO_RETRY
-from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync._http.retry import NO_RETRY
 from intacct_sync.errors import IncompleteWriteError
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.salesforce.client import SalesforceClient
+from intacct_sync.state import SQLiteStateStore
 
 CO = sandbox.COMPANIES["itservices"]
 

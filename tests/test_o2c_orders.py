@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from intacct_sync import cli_o2c, sandbox, sync
-from intacct_sync._retry import NO_RETRY
-from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync import sandbox, sync
+from intacct_sync._http.retry import NO_RETRY
+from intacct_sync.cli import o2c as cli_o2c
 from intacct_sync.errors import IncompleteWriteError
+from intacct_sync.state import SQLiteStateStore
 
 CO = sandbox.COMPANIES["itservices"]
 

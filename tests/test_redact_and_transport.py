@@ -14,9 +14,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from intacct_sync import _redact
-from intacct_sync._retry import NO_RETRY, RetryPolicy, call_with_retry
-from intacct_sync._transport import (
+from intacct_sync._http import redact as _redact
+from intacct_sync._http.retry import NO_RETRY, RetryPolicy, call_with_retry
+from intacct_sync._http.transport import (
     HttpRequest,
     HttpResponse,
     RequestsTransport,

@@ -25,8 +25,7 @@ import pytest
 from lxml import etree
 
 from intacct_sync import HttpRequest, HttpResponse, RetryPolicy, Timeout, journals, sandbox
-from intacct_sync._transport import RequestsTransport
-from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync._http.transport import RequestsTransport
 from intacct_sync.errors import (
     ControlError,
     InputError,
@@ -46,6 +45,7 @@ from intacct_sync.intacct.models import (
 )
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
+from intacct_sync.state import SQLiteStateStore
 from intacct_sync.testing import MockTransport
 
 T = TypeVar("T")

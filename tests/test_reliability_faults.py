@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 
 from intacct_sync import HttpRequest, HttpResponse, RetryPolicy, Timeout, actions, sandbox
-from intacct_sync._transport import RequestsTransport
-from intacct_sync.domain.state import SQLiteStateStore
+from intacct_sync._http.transport import RequestsTransport
 from intacct_sync.errors import IntacctSyncError, TransportError
 from intacct_sync.intacct.models import JournalEntry
+from intacct_sync.state import SQLiteStateStore
 from tests.builders import balanced_entry
 
 COMPANY = sandbox.COMPANIES["nonprofit"]
@@ -300,7 +300,7 @@ def test_limit_a_hard_deleted_entry_is_not_reposted_by_a_rerun(sb: sandbox.Sandb
     assert ia.delete("GLBATCH", [record_no])["status"].tolist() == ["success"]
     # The gateway remembers the control id, so the same key is refused, not posted again;
     # the domain layer then finds no RECORDNO for it.
-    from intacct_sync.domain.journals import _post_entries
+    from intacct_sync.actions.journals import _post_entries
 
     report = _post_entries(ia, state, "limits", [("src-1", entry)])
     assert report.outcomes["status"].tolist() == ["posted"]

@@ -33,7 +33,7 @@ from intacct_sync.intacct._protocol import (
 )
 from intacct_sync.intacct.models import Customer, JournalEntry, JournalLine
 from intacct_sync.salesforce.soql import soql
-from intacct_sync.sandbox.soql import decode_string, tokenize
+from intacct_sync.sandbox.salesforce.soql import decode_string, tokenize
 
 # Text XML 1.0 can carry (it has no way to write most C0 controls, lone surrogates, U+FFFE/F;
 # a bare CR is normalised to LF by every XML parser, so it cannot survive either).

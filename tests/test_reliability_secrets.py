@@ -23,9 +23,9 @@ from intacct_sync import cli, sandbox
 from intacct_sync.errors import AuthenticationError, ControlError, IntacctSyncError
 from intacct_sync.intacct import IntacctClient
 from intacct_sync.salesforce.client import SalesforceClient
-from intacct_sync.sandbox import intacct_gateway as gw
-from intacct_sync.sandbox import salesforce_api as sfa
-from intacct_sync.sandbox import salesforce_auth
+from intacct_sync.sandbox.intacct import gateway as gw
+from intacct_sync.sandbox.salesforce import api as sfa
+from intacct_sync.sandbox.salesforce import auth as salesforce_auth
 from intacct_sync.testing import cassette
 
 FIXED = {

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import sandbox
-from intacct_sync._retry import RetryPolicy
+from intacct_sync._http.retry import RetryPolicy
 from intacct_sync.errors import SalesforceError
 from intacct_sync.salesforce import SalesforceClient, soql
 

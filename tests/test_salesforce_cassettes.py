@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from intacct_sync.salesforce import SalesforceClient, soql
-from intacct_sync.sandbox import salesforce_api as sfa
 from intacct_sync.sandbox._http import LoopbackServer
+from intacct_sync.sandbox.salesforce import api as sfa
 from intacct_sync.testing import cassette
 
 CASSETTES = Path(__file__).parent / "cassettes"

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 import pytest
 
-from intacct_sync._retry import RetryPolicy
-from intacct_sync._transport import HttpRequest, HttpResponse
+from intacct_sync._http.retry import RetryPolicy
+from intacct_sync._http.transport import HttpRequest, HttpResponse
 from intacct_sync.errors import (
     ConfigError,
     IncompleteWriteError,

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import pandas as pd
 import pytest
 
-from intacct_sync._transport import HttpResponse
+from intacct_sync._http.transport import HttpResponse
 from intacct_sync.errors import SalesforceAuthenticationError, SalesforceError
 from intacct_sync.salesforce import _protocol as wire
 from intacct_sync.salesforce.auth import parse_token_response

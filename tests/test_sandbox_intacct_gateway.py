@@ -12,11 +12,11 @@ import pytest
 from lxml import etree
 from lxml.builder import E
 
-from intacct_sync._transport import HttpRequest, RequestsTransport, Timeout
+from intacct_sync._http.transport import HttpRequest, RequestsTransport, Timeout
 from intacct_sync.errors import TransportError
 from intacct_sync.sandbox import COMPANIES
 from intacct_sync.sandbox._http import Exchange, LoopbackServer
-from intacct_sync.sandbox.intacct_gateway import (
+from intacct_sync.sandbox.intacct.gateway import (
     ENDPOINT_PATH,
     SENDER_ID,
     SENDER_PASSWORD,

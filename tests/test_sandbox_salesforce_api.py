@@ -14,10 +14,10 @@ from urllib.parse import quote, urlencode
 import jwt
 import pytest
 
-from intacct_sync._transport import HttpRequest, HttpResponse, RequestsTransport, Timeout
+from intacct_sync._http.transport import HttpRequest, HttpResponse, RequestsTransport, Timeout
 from intacct_sync.errors import TransportError
 from intacct_sync.sandbox._http import Exchange, LoopbackServer
-from intacct_sync.sandbox.salesforce_api import (
+from intacct_sync.sandbox.salesforce.api import (
     API_VERSION,
     CLIENT_ID,
     CLIENT_SECRET,

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import pytest
 
-from intacct_sync._transport import HttpRequest, RequestsTransport, Timeout
+from intacct_sync._http.transport import HttpRequest, RequestsTransport, Timeout
 from intacct_sync.sandbox._http import LoopbackServer
-from intacct_sync.sandbox.salesforce_api import API_VERSION, SalesforceApi
-from intacct_sync.sandbox.salesforce_seed import EXCLUDE_TAG
+from intacct_sync.sandbox.salesforce.api import API_VERSION, SalesforceApi
+from intacct_sync.sandbox.salesforce.seed import EXCLUDE_TAG
 from tests.sf_emulator import Sf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "salesforce"

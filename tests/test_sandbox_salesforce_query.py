@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from intacct_sync.sandbox.salesforce_api import SalesforceApi
-from intacct_sync.sandbox.salesforce_schema import OBJECTS
-from intacct_sync.sandbox.soql import SoqlError, compile_query, decode_string
+from intacct_sync.sandbox.salesforce.api import SalesforceApi
+from intacct_sync.sandbox.salesforce.schema import OBJECTS
+from intacct_sync.sandbox.salesforce.soql import SoqlError, compile_query, decode_string
 from tests.sf_emulator import Sf
 
 

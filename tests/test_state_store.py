@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from intacct_sync.domain.state import IdMapping, LedgerEntry, SQLiteStateStore
 from intacct_sync.errors import StateError
+from intacct_sync.state import IdMapping, LedgerEntry, SQLiteStateStore
 
 
 def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ import pandas as pd
 from lxml import etree
 
 from intacct_sync import frames
-from intacct_sync._progress import progress as progress_bar
-from intacct_sync._retry import DEFAULT_RETRY, RetryPolicy
-from intacct_sync._transport import (
+from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync._http.retry import DEFAULT_RETRY, RetryPolicy
+from intacct_sync._http.transport import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     HttpRequest,

@@ -13,7 +13,7 @@ returns ``expires_in``, so expiry is only ever learnt from that 401.
   takes up a rotated refresh token when Salesforce returns one.
 
 Secrets (client secret, private key, refresh token) never show in ``repr`` and are scrubbed from
-debug logs by :mod:`intacct_sync._redact`.
+debug logs by :mod:`intacct_sync._http.redact`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 import attrs
 
-from intacct_sync._transport import HttpRequest, HttpResponse
+from intacct_sync._http.transport import HttpRequest, HttpResponse
 from intacct_sync.errors import ConfigError, ProtocolError
 from intacct_sync.salesforce._protocol import error_from_response, loads
 from intacct_sync.salesforce.models import Token

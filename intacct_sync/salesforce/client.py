@@ -5,7 +5,7 @@
 >>> opps = sf.query(soql("SELECT Id, Name, Amount, Account.Name FROM Opportunity "
 ...                      "WHERE IsWon = {}", True))  # doctest: +SKIP
 
-Every HTTP call goes through :func:`intacct_sync._transport.send` (timeouts, the retry loop,
+Every HTTP call goes through :func:`intacct_sync._http.transport.send` (timeouts, the retry loop,
 one INFO log line per call, scrubbed bodies at DEBUG).
 """
 
@@ -23,9 +23,9 @@ from urllib.parse import quote, urlencode
 import attrs
 import pandas as pd
 
-from intacct_sync._progress import progress as progress_bar
-from intacct_sync._retry import DEFAULT_RETRY, RetryPolicy
-from intacct_sync._transport import (
+from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync._http.retry import DEFAULT_RETRY, RetryPolicy
+from intacct_sync._http.transport import (
     DEFAULT_TIMEOUT,
     HttpRequest,
     HttpResponse,

@@ -17,17 +17,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from intacct_sync.sandbox._http import Faults, LoopbackServer
+from intacct_sync.sandbox.intacct.seed import ITSERVICES, NONPROFIT
 
 if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
     from intacct_sync.salesforce.client import SalesforceClient
-    from intacct_sync.sandbox.intacct_gateway import IntacctGateway
-    from intacct_sync.sandbox.salesforce_api import SalesforceApi
+    from intacct_sync.sandbox.intacct.gateway import IntacctGateway
+    from intacct_sync.sandbox.salesforce.api import SalesforceApi
 
 __all__ = ["COMPANIES", "Faults", "Sandbox", "running"]
 
 #: company id of each seeded Intacct company
-COMPANIES = {"nonprofit": "DEMO-NONPROFIT", "itservices": "DEMO-ITSERVICES"}
+COMPANIES = {"nonprofit": NONPROFIT, "itservices": ITSERVICES}
 Company = Literal["nonprofit", "itservices"]
 
 
@@ -45,8 +46,8 @@ class Sandbox:
         intacct_db: str | None = None,
         salesforce_db: str | None = None,
     ) -> None:
-        from intacct_sync.sandbox.intacct_gateway import IntacctGateway
-        from intacct_sync.sandbox.salesforce_api import SalesforceApi
+        from intacct_sync.sandbox.intacct.gateway import IntacctGateway
+        from intacct_sync.sandbox.salesforce.api import SalesforceApi
 
         self.intacct: IntacctGateway = IntacctGateway(db_path=intacct_db)
         self.salesforce: SalesforceApi = SalesforceApi(db_path=salesforce_db)
@@ -67,7 +68,7 @@ class Sandbox:
     @property
     def intacct_url(self) -> str:
         """The gateway endpoint (``…/ia/xml/xmlgw.phtml``)."""
-        from intacct_sync.sandbox.intacct_gateway import ENDPOINT_PATH
+        from intacct_sync.sandbox.intacct.gateway import ENDPOINT_PATH
 
         return self._servers[0].url + ENDPOINT_PATH
 
@@ -78,7 +79,7 @@ class Sandbox:
 
     def intacct_env(self, company: Company = "nonprofit") -> dict[str, str]:
         """``INTACCT_*`` variables that point ``IntacctClient.from_env()`` at the sandbox."""
-        from intacct_sync.sandbox import intacct_gateway as gw
+        from intacct_sync.sandbox.intacct import gateway as gw
 
         return {
             "INTACCT_SENDER_ID": gw.SENDER_ID,
@@ -91,7 +92,7 @@ class Sandbox:
 
     def salesforce_env(self) -> dict[str, str]:
         """``SF_*`` variables for the client-credentials flow against the sandbox."""
-        from intacct_sync.sandbox import salesforce_api as sfa
+        from intacct_sync.sandbox.salesforce import api as sfa
 
         return {
             "SF_INSTANCE_URL": self.salesforce_url,
@@ -102,7 +103,7 @@ class Sandbox:
     def intacct_client(self, company: Company = "nonprofit", **options: Any) -> IntacctClient:
         """An :class:`~intacct_sync.IntacctClient` signed in to a seeded company."""
         from intacct_sync.intacct.client import IntacctClient
-        from intacct_sync.sandbox import intacct_gateway as gw
+        from intacct_sync.sandbox.intacct import gateway as gw
 
         return IntacctClient(
             sender_id=gw.SENDER_ID,
@@ -117,7 +118,7 @@ class Sandbox:
     def salesforce_client(self, **options: Any) -> SalesforceClient:
         """A :class:`~intacct_sync.SalesforceClient` using the client-credentials flow."""
         from intacct_sync.salesforce.client import SalesforceClient
-        from intacct_sync.sandbox import salesforce_api as sfa
+        from intacct_sync.sandbox.salesforce import api as sfa
 
         return SalesforceClient.client_credentials(
             instance_url=self.salesforce_url,

@@ -1,0 +1,1 @@
+"""The only code that touches the network: transport, retry, redaction, progress, client base."""

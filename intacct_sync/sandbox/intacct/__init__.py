@@ -1,0 +1,1 @@
+"""The Sage Intacct XML gateway emulator: gateway, functions, schema, store and seed."""
