@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers unit notebooks docs bench bench-peers clean
+.PHONY: demo test lint typecheck layers unit notebook notebooks docs bench bench-peers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m intacct_sync.cli demo
 
+# JupyterLab and what the notebooks need, installed into the project's own environment, then
+# the notebooks opened (they run against the embedded sandbox: no credentials needed).
+notebook: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[jupyter]"
+	$(BIN)/jupyter lab notebooks/
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -26,8 +32,9 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
+# A throwaway PostgreSQL on loopback for the PostgreSQL state store's tests (never a mock).
 unit: $(STAMP)
-	$(BIN)/pytest
+	scripts/pg_test_server.sh $(BIN)/pytest --cov --cov-report=term
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html

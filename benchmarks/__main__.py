@@ -18,6 +18,9 @@ BENCHMARKS = [
     "actions",
     "kpi",
     "o2c",
+    "exactly_once",
+    "arrow",
+    "fleet",
     "peers_intacct",
     "peers_salesforce",
 ]

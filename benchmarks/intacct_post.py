@@ -39,7 +39,7 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
         ia = _client(url, transport)
         ia.field_kinds("GLBATCH")
         transport.requests = 0
-        seconds, outcomes = timed(lambda: ia.create(entries))
+        seconds, outcomes = timed(lambda: ia.create("GLBATCH", entries))
         ok = int(outcomes["done"].sum())
         print(
             f"- create {n:,} GLBATCH entries with 20 ms latency: {seconds:.1f}s, "
@@ -47,7 +47,7 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
             f"entries; goal <= 1), {ok:,} done"
         )
         transport.requests = 0
-        seconds, again = timed(lambda: ia.create(entries))
+        seconds, again = timed(lambda: ia.create("GLBATCH", entries))
         print(
             f"- rerun of the same {n:,} entries: {seconds:.1f}s, {transport.requests} requests, "
             f"statuses {again['status'].value_counts().to_dict()} (nothing posted twice)"

@@ -78,7 +78,7 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
                 f"Salesforce {t_sf.requests:,}, Intacct {t_ia.requests:,}"
             )
             r_sf, r_ia = t_sf.requests, t_ia.requests
-            seconds, result = timed(plan.apply)
+            seconds, result = timed(lambda: sync.apply_masters(plan, sf, ia, state))
             print(
                 f"- apply: {seconds:.1f} s, {len(result.rows):,} records written "
                 f"({sum(not r['done'] for r in result.rows)} not done); requests: Salesforce "
@@ -90,7 +90,7 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
                 f"- first rerun plan (reads back the records just written): {seconds:.1f} s, "
                 f"{len(again.writes)} writes"
             )
-            again.apply()
+            sync.apply_masters(again, sf, ia, state)
             r_sf, r_ia = t_sf.requests, t_ia.requests
             seconds, idle = timed(lambda: sync.plan_masters(sf, ia, state))
             print(

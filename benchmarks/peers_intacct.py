@@ -214,7 +214,7 @@ def _peer_post(journal_entries: Any, payloads: list[dict[str, Any]]) -> int:
 
 
 def _ours_post(ia: IntacctClient, entries: list[JournalEntry]) -> int:
-    return int(ia.create(entries)["done"].sum())
+    return int(ia.create("GLBATCH", entries)["done"].sum())
 
 
 def _compare_post(n: int, n_peer: int, rounds: int) -> None:

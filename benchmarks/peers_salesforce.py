@@ -106,8 +106,8 @@ def _accounts(n: int, tag: str) -> pd.DataFrame:
 
 
 def _ours_upsert(ours: SalesforceClient, records: pd.DataFrame, *, bulk: bool) -> int:
-    outcomes = ours.upsert("Account", external_id_field=EXTERNAL_ID, records=records, use_bulk=bulk)
-    return int(outcomes["success"].fillna(False).sum())
+    outcomes = ours.upsert("Account", records, external_id_field=EXTERNAL_ID, use_bulk=bulk)
+    return int(outcomes["done"].sum())
 
 
 def _peer_bulk2(peer: Any, records: pd.DataFrame, wait: int | None) -> int:

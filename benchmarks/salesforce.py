@@ -116,8 +116,8 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
         seconds, outcomes = timed(
             lambda: ours.upsert(
                 "Account",
+                records,
                 external_id_field="Intacct_Customer_ID__c",
-                records=records,
                 use_bulk=False,
             )
         )
@@ -130,8 +130,8 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
         seconds, outcomes = timed(
             lambda: ours.upsert(
                 "Account",
+                records,
                 external_id_field="Intacct_Customer_ID__c",
-                records=records,
                 use_bulk=True,
             )
         )

@@ -16,11 +16,11 @@ Steps:
 
 Assumptions:
     The statistical accounts of ``kpi.DEFAULT_ACCOUNTS`` and the journal STAT exist. With no
-    INTACCT_*/SF_* credentials set (or with ``--sandbox``) it runs against the embedded sandbox.
+    INTACCT_*/SF_* credentials set it refuses unless ``--sandbox`` is given (embedded sandbox).
 
 Usage:
     python examples/backfill_kpis.py [--from 2025-11-24] [--to 2026-11-23] [--dry-run]
-        [--state PATH] [--sandbox | --no-sandbox]
+        [--state PATH] [--sandbox]
 """
 
 from __future__ import annotations
@@ -69,9 +69,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.get("INTACCT_SENDER_ID") and os.environ.get("SF_INSTANCE_URL")
     )
     parser.add_argument(
-        "--sandbox", action=argparse.BooleanOptionalAction, default=not has_credentials
+        "--sandbox",
+        action="store_true",
+        help="run against the embedded sandbox (never chosen for you when credentials are missing)",
     )
     args = parser.parse_args(argv)
+    if not args.sandbox and not has_credentials:
+        print(
+            "error: no INTACCT_*/SF_* credentials: set them to run against your systems, or "
+            "pass --sandbox to try the embedded sandbox",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        "Talking to the embedded sandbox (gone when the script ends)"
+        if args.sandbox
+        else f"Talking to Intacct company {os.environ.get('INTACCT_COMPANY_ID')} and Salesforce "
+        f"{os.environ.get('SF_INSTANCE_URL')}"
+    )
     state = SQLiteStateStore(args.state)
     with clients(args.sandbox) as (ia, sf):
         gifts = kpi.gifts_from_salesforce(sf)

@@ -12,7 +12,7 @@ Steps:
 
 Assumptions: the Salesforce org has ``Intacct_Customer_ID__c`` / ``Intacct_Item_ID__c`` external
 ids and ``Is_Deleted__c`` flags (see docs/order-to-cash.md). Without ``INTACCT_*``/``SF_*``
-credentials (or with ``--sandbox``) it runs against the embedded sandbox.
+credentials it refuses unless ``--sandbox`` is given (the embedded sandbox).
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ def _run(sf: SalesforceClient, ia: IntacctClient, args: argparse.Namespace) -> i
     if args.dry_run:
         print("\n--dry-run: nothing written")
         return 0
-    result = plan.apply()
-    print("\n" + result.summary())
-    return 0 if result.ok else 1
+    report = sync.apply_masters(plan, sf, ia, state)
+    print("\n" + report.summary())
+    if report.status == "needs_attention":
+        print(report.reason)
+    return 1 if report.status == "failed" else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,11 +57,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.get("INTACCT_SENDER_ID") and os.environ.get("SF_INSTANCE_URL")
     )
     parser.add_argument(
-        "--sandbox", action=argparse.BooleanOptionalAction, default=not has_credentials
+        "--sandbox",
+        action="store_true",
+        help="run against the embedded sandbox (never chosen for you when credentials are missing)",
     )
     parser.add_argument("--dry-run", action="store_true", help="report only")
     parser.add_argument("--state", default=":memory:", help="state file (id map, watermarks)")
     args = parser.parse_args(argv)
+    if not args.sandbox and not has_credentials:
+        print(
+            "error: no INTACCT_*/SF_* credentials: set them to run against your systems, or "
+            "pass --sandbox to try the embedded sandbox",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        "Talking to the embedded sandbox (gone when the script ends)"
+        if args.sandbox
+        else f"Talking to Intacct company {os.environ.get('INTACCT_COMPANY_ID')} and Salesforce "
+        f"{os.environ.get('SF_INSTANCE_URL')}"
+    )
     if args.sandbox:
         with (
             sandbox.running() as sb,

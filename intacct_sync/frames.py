@@ -22,7 +22,8 @@ its kind raises :class:`~intacct_sync.errors.InputError` naming the row, column 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -33,8 +34,11 @@ from intacct_sync.errors import InputError
 __all__ = [
     "DTYPES",
     "KINDS",
+    "PARENT_ID",
+    "ChildFrames",
     "Kind",
     "build_frame",
+    "children",
     "empty_frame",
     "frame_from_records",
     "frame_to_records",
@@ -62,6 +66,7 @@ DTYPES: Mapping[Kind, str] = {
     "datetime": "datetime64[us]",
     "timestamp": "datetime64[us, UTC]",
 }
+_NOT_PLAIN = re.compile(r"[_eE]")
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
 _DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
@@ -148,8 +153,9 @@ def _text(values: Sequence[Any]) -> Any:
 def _decimals(name: str, values: Sequence[Any]) -> list[Decimal | None]:
     try:
         out = [
+            # The fast path must refuse what parse_decimal refuses (underscores, exponents).
             Decimal(v)
-            if type(v) is str and v and "_" not in v
+            if type(v) is str and v and v.isascii() and not _NOT_PLAIN.search(v)
             else parse_decimal(v, column=name, row=i)
             for i, v in enumerate(values)
         ]
@@ -232,8 +238,10 @@ def _timestamps(name: str, values: Sequence[Any]) -> Any:
 
 
 def empty_frame(kinds: Mapping[str, Kind]) -> pd.DataFrame:
-    """A zero-row frame with the columns and dtypes of ``kinds``."""
-    return pd.DataFrame({name: pd.Series([], dtype=DTYPES[kind]) for name, kind in kinds.items()})
+    """A zero-row frame with the columns and dtypes of ``kinds`` (recorded in ``attrs``)."""
+    frame = pd.DataFrame({name: pd.Series([], dtype=DTYPES[kind]) for name, kind in kinds.items()})
+    frame.attrs["kinds"] = dict(kinds)
+    return frame
 
 
 def build_frame(
@@ -253,6 +261,10 @@ def build_frame(
             so every page of a read has the same shape.
         default_kind: kind of columns not in ``kinds``.
 
+    The kinds are recorded in ``frame.attrs["kinds"]`` (column -> kind): a date column cannot
+    be told from a datetime one by its dtype, and :func:`intacct_sync.arrow.to_arrow` gives each
+    kind a fixed Arrow type.
+
     Raises:
         InputError: a value does not read as its column's kind.
     """
@@ -267,7 +279,9 @@ def build_frame(
         if values is None:
             values = [None] * length
         data[name] = _column(name, values, kinds.get(name, default_kind))
-    return pd.DataFrame(data, index=pd.RangeIndex(length))
+    frame = pd.DataFrame(data, index=pd.RangeIndex(length))
+    frame.attrs["kinds"] = {n: kinds.get(n, default_kind) for n in names}
+    return frame
 
 
 def frame_from_records(
@@ -308,3 +322,85 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
                 record[name] = value
         records.append(record)
     return records
+
+
+#: The leading column of every child frame: the parent record's id, as text.
+PARENT_ID = "parent_id"
+
+
+class ChildFrames(Mapping[str, pd.DataFrame]):
+    """A read's child rows, one frame per relationship (Intacct ``ENTRIES``), in ``attrs``.
+
+    Each child frame's first column, :data:`PARENT_ID`, holds the id of the parent record
+    (as text) found in the parent frame's ``parent_key`` column (Intacct: ``RECORDNO``, else
+    the object's id field). Children are joined to parents by that id, never by row position,
+    so a sorted, filtered or truncated parent frame still joins to the right child rows;
+    :func:`children` gives only the child rows of the parents still present.
+
+    It lives in ``frame.attrs["children"]``. pandas deep-copies ``attrs`` into the result of
+    most operations and compares them on ``concat`` and ``merge``; this mapping is shared
+    rather than copied (children can be large) and compares by identity, so a plain dict of
+    DataFrames (which cannot be compared) never breaks ``merge``.
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], *, parent_key: str | None) -> None:
+        self._frames = dict(frames)
+        #: the parent frame's column :data:`PARENT_ID` refers to (None: the parents had none)
+        self.parent_key = parent_key
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        for key, frame in self._frames.items():
+            if key.lower() == name.lower():
+                return frame
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ChildFrames:
+        return self
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}: {len(v)} rows" for k, v in self._frames.items())
+        return f"ChildFrames({sizes})"
+
+
+def children(frame: pd.DataFrame, relationship: str) -> pd.DataFrame:
+    """The child rows of ``relationship`` that belong to the parent rows of ``frame``.
+
+    Works on any frame derived from a read (sorted, filtered, ``head()``...): child rows are
+    matched by the parents' id, not by position, and come in the parents' current order
+    (children of one parent keep theirs).
+
+    Raises:
+        KeyError: the frame carries no children (not a read's result, or ``attrs`` were
+            dropped, e.g. by building a new DataFrame from it), none named ``relationship``,
+            or the frame lost the parent id column the children refer to.
+    """
+    found = frame.attrs.get("children")
+    if not isinstance(found, ChildFrames):
+        raise KeyError(
+            f"this frame carries no child frames (looking for {relationship!r}): call "
+            "children() on the read's result or a frame derived from it"
+        )
+    child = found[relationship]
+    key = found.parent_key
+    if key is None or key not in frame.columns:
+        raise KeyError(
+            f"the parent frame has no {key or 'id'} column, which the {relationship!r} rows "
+            f"refer to in their {PARENT_ID!r} column; keep it selected to join them"
+        )
+    order = {parent: i for i, parent in enumerate(frame[key].dropna().astype(str))}
+    position = child[PARENT_ID].map(order)
+    present = position.notna()
+    kept: pd.DataFrame = child[present]
+    return kept.iloc[position[present].to_numpy().argsort(kind="stable")]

@@ -6,18 +6,18 @@ DataFrame whose leading columns are :data:`OUTCOME_COLUMNS`, in this order, foll
 system's extras (Intacct: ``object``, ``function``, ``control_id``, ``RECORDNO``; Salesforce:
 ``created``, ``fields``):
 
-========== ======== ===========================================================================
-column     type     meaning
-========== ======== ===========================================================================
-row        Int64    position of the record in the input (0-based)
-key        string   the caller's key for the record (its identity; an external id; the id)
-id         string   the system's id (Intacct RECORDNO or document id; Salesforce Id)
-status     string   one of :data:`STATUSES`
-done       boolean  the record is now as asked (``created``, ``updated``, ``deleted``,
-                    ``already_done``)
-errors     string   the system's error text (``; ``-joined), none when done
-error_codes string  the system's error numbers or codes (``,``-joined)
-========== ======== ===========================================================================
+=========== ======== ===========================================================================
+column      type     meaning
+=========== ======== ===========================================================================
+row         Int64    position of the record in the input (0-based)
+key         string   the caller's key for the record (its identity; an external id; the id)
+id          string   the system's id (Intacct RECORDNO or document id; Salesforce Id)
+status      string   one of :data:`STATUSES`
+done        boolean  the record is now as asked (``created``, ``updated``, ``deleted``,
+                     ``already_done``)
+errors      string   the system's error texts joined by ``;``, none when done
+error_codes string   the system's error numbers or codes (``,``-joined)
+=========== ======== ===========================================================================
 """
 
 from __future__ import annotations

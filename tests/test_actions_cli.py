@@ -59,7 +59,7 @@ def test_sync_skip_json_is_one_document(tmp_path: Path) -> None:
         "--format",
         "json",
     )
-    assert code == 0
+    assert code == cli_actions.EXIT_VALIDATION  # 6 invalid actions skipped: needs attention
     document = json.loads(text)
     assert document["counts"]["posted"] == 189 and document["counts"]["invalid"] == 6
     assert document["mode"] == "batch" and len(document["issues"]) == 6
@@ -77,7 +77,7 @@ def test_sync_dry_run_and_since() -> None:
         "--since",
         "2000-01-01T00:00:00Z",
     )
-    assert code == 0 and "189 would post" in text
+    assert code == cli_actions.EXIT_VALIDATION and "189 would post" in text
 
 
 def test_since_without_time_zone_is_a_usage_error() -> None:
@@ -103,7 +103,7 @@ def test_journals_import_bad_rows_exit_3_unless_skip_invalid(tmp_path: Path) -> 
     code, text = run("journals", "import", str(bad), "--sandbox")
     assert code == 3 and "1,000" in text and "Nothing was posted" in text
     code, text = run("journals", "import", str(bad), "--sandbox", "--skip-invalid")
-    assert code == 0 and "2 posted" in text
+    assert code == 3 and "2 posted" in text  # the bad entry was not posted: needs attention
 
 
 def test_demo_halts_fixes_posts_and_reruns() -> None:
@@ -113,7 +113,7 @@ def test_demo_halts_fixes_posts_and_reruns() -> None:
     text = out.getvalue()
     assert "HALTED: nothing posted" in text
     assert "195 posted" in text and "at most 1 each" in text
-    assert "0 action(s) read" in text
+    assert "0 actions read" in text
 
 
 def test_example_runs_against_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,3 +122,31 @@ def test_example_runs_against_the_sandbox(capsys: pytest.CaptureFixture[str]) ->
     assert example.main([str(SAMPLE), "--sandbox"]) == 0
     out = capsys.readouterr().out
     assert "2 posted" in out and "Foundation grant received" in out
+
+
+def test_journals_import_dry_run_runs_the_preflight_and_the_real_run_refuses_the_same(
+    tmp_path: Path,
+) -> None:
+    # Issue 14: account 9999 and location MARS were listed as "would be posted"; the real run
+    # then posted part of the file and exited 0.
+    path = tmp_path / "mars.csv"
+    path.write_text(
+        "entry,date,description,account,debit,credit,memo,location,department,class\n"
+        "JE-1,2026-02-01,Grant received,1000,50,,,,,\n"
+        "JE-1,2026-02-01,,4300,,50,,,,\n"
+        "JE-2,2026-02-03,Transfer,1000,10,,,MARS,,\n"
+        "JE-2,2026-02-03,,9999,,10,,,,\n"
+    )
+    code, text = run("journals", "import", str(path), "--dry-run", "--sandbox")
+    assert code == 3
+    refused, _, preview = text.partition("would be posted")
+    assert "unknown_account" in refused and "9999" in refused
+    assert "unknown_dimension_value" in refused and "MARS" in refused and "4, 5" in refused
+    assert "JE-1" in preview and "JE-2" not in preview
+    code, text = run("journals", "import", str(path), "--sandbox", "--format", "json")
+    document = json.loads(text)
+    assert code == 3
+    assert {p["source_id"]: p["status"] for p in document["posted"]} == {
+        "GJ:JE-1": "posted",
+        "GJ:JE-2": "skipped",
+    }

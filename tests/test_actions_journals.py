@@ -175,3 +175,44 @@ def test_unknown_or_missing_columns_are_refused(tmp_path: Path) -> None:
     path.write_text("entry,date,account,debit,credit,description,colour\n")
     with pytest.raises(InputError, match="unknown column"):
         journals.read_journal_lines(path)
+
+
+def test_a_cell_xml_cannot_carry_is_refused_with_the_files_line_and_entry_id(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "JE-1,2026-02-01,Grant received,1000,50,,,,,,\n"
+        "JE-1,2026-02-01,,4300,,50,,,,,\n"
+        "JE-2,2026-02-03,Transfer,1010,10,,,,,,\n"
+        "JE-2,2026-02-03,,1000,,10,pasted\vfrom Word,,,,\n",  # line 5
+    )
+    imported = journals.read_journal_lines(path)
+    assert [(r.line, r.entry, r.field) for r in imported.issues.itertuples()] == [
+        (5, "JE-2", "memo")
+    ]
+    assert "U+000B" in imported.issues["message"].iloc[0]
+    assert imported.invalid_entries == ("JE-2",)
+    assert [e.reference_no for e in imported.plan.entries] == ["JE-1"]
+
+
+def test_an_entry_intacct_refuses_is_named_by_its_entry_id_and_csv_lines(tmp_path: Path) -> None:
+    from intacct_sync import sandbox
+    from intacct_sync.state import SQLiteStateStore
+
+    path = write(
+        tmp_path,
+        "JE-1,2026-02-01,Grant received,1000,50,,,,,,\n"
+        "JE-1,2026-02-01,,4300,,50,,,,,\n"
+        "JE-2,2026-02-03,Transfer,1000,10,,,,,,\n"  # line 4
+        "JE-2,2026-02-03,,NO-SUCH-ACCOUNT,,10,,,,,\n",  # line 5
+    )
+    imported = journals.read_journal_lines(path)
+    assert imported.ok and imported.entry_lines["JE-2"] == (4, 5)
+    with sandbox.running() as sb, sb.intacct_client() as ia:
+        report = journals.post_journal_lines(ia, imported, SQLiteStateStore(":memory:"))
+    statuses = dict(zip(report.outcomes["source_id"], report.outcomes["status"], strict=True))
+    # The preflight refuses the unknown account before sending; named the same way.
+    assert statuses == {"GJ:JE-1": "posted", "GJ:JE-2": "skipped"}
+    errors = report.outcomes.set_index("source_id").loc["GJ:JE-2", "errors"]
+    assert str(errors).startswith("entry JE-2 (CSV lines 4, 5): ")

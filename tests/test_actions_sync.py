@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -18,12 +19,6 @@ from intacct_sync.state import SQLiteStateStore
 COMPANY = sandbox.COMPANIES["nonprofit"]
 INVALID = ("A-00195", "A-00196", "A-00197", "A-00198", "A-00199", "A-00200")
 EXCLUDED = ("A-00190", "A-00191", "A-00192", "A-00193", "A-00194")
-
-
-@pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
 
 
 @pytest.fixture
@@ -65,7 +60,7 @@ def fix_seeded(sf: SalesforceClient, sb: sandbox.Sandbox) -> None:
         )
     for name in ("A-00199", "A-00200"):
         updates.append({"Id": rows[name]["Id"], "Amount__c": "25.00"})
-    assert sf.update("Action__c", updates)["success"].all()
+    assert sf.update("Action__c", updates)["done"].all()
 
 
 def test_halt_posts_nothing_flags_the_invalid_and_keeps_the_watermark(
@@ -123,7 +118,13 @@ def test_skip_posts_the_valid_once_writes_back_and_stops_the_watermark_before_th
     assert len(posted_per_action(sb)) == 195 and set(posted_per_action(sb).values()) == {1}
     assert sync.last_sync_at == created.max().to_pydatetime()
     nothing = sync.run()
-    assert nothing.counts["read"] == 0 and nothing.watermark_after == sync.last_sync_at
+    # Only the overlap window before the watermark is read again, and nothing in it is new.
+    assert nothing.watermark_after == sync.last_sync_at
+    assert nothing.count("posted") == 0
+    assert nothing.count("already_posted") + nothing.count("excluded") == nothing.counts["read"]
+    assert all(
+        c > sync.last_sync_at - actions.DEFAULT_OVERLAP for c in nothing.actions["CreatedDate"]
+    )
 
 
 def test_rerun_with_a_lost_ledger_posts_nothing_twice(
@@ -219,7 +220,7 @@ def test_crash_after_commit_then_rerun_posts_every_action_exactly_once(
             continue
     faults.drop_after_commit_rate = faults.throttle_rate = 0.0
     final = sync.run(since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    assert incomplete or "duplicate" in statuses, "the faults never hit a posting"
+    assert incomplete or "already_done" in statuses, "the faults never hit a posting"
     per_action = posted_per_action(sb)
     assert len(per_action) == 195 and set(per_action.values()) == {1}
     assert final.count("already_posted") + final.count("posted") == 195
@@ -243,7 +244,7 @@ def test_catalog_written_back_without_duplicates_and_retired_when_gone(
     second = actions.write_catalog(sf, catalog)
     assert second.count("created") == 0 and second.count("updated") == len(catalog)
     assert sb.salesforce.count("Intacct_Tag__c") == len(catalog)
-    outcome = ia.update([{"LOCATIONID": "SOUTH", "STATUS": "inactive"}], object="LOCATION")
+    outcome = ia.update("LOCATION", [{"LOCATIONID": "SOUTH", "STATUS": "inactive"}])
     assert outcome["done"].all()
     third = actions.write_catalog(sf, actions.build_catalog(ia))
     assert sorted(third.to_frame()["key"]) == ["location:CR:SOUTH", "location:DR:SOUTH"]
@@ -271,3 +272,151 @@ def test_next_watermark_rule() -> None:
     # ties with an unsettled action stay behind it; never backwards
     assert actions.next_watermark([(t[2], True), (t[2], False)], t[1]) == t[1]
     assert actions.next_watermark([(t[0], True)], t[3]) == t[3]
+
+
+def add_valid_actions(sb: sandbox.Sandbox, n: int) -> list[str]:
+    """``n`` valid actions (copies of A-00001), created a minute apart an hour ago."""
+    from intacct_sync.sandbox.salesforce.schema import OBJECTS
+    from intacct_sync.sandbox.salesforce.store import format_datetime
+
+    fields = ["Action_Type__c", "Amount__c", "Happened_At__c", "Contact__c", "Tags__c"]
+    (template,) = sb.salesforce.rows("Action__c", "Name = 'A-00001'", fields=fields)
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            **template,
+            "Summary__c": f"Gift {i}",
+            "Action_URL__c": f"https://crm.sandbox.example/actions/extra-{i}",
+            "Status__c": "New",
+            "Intacct_Posted__c": False,
+            "CreatedDate": format_datetime(now - dt.timedelta(minutes=90 - i)),
+        }
+        for i in range(n)
+    ]
+    return sb.salesforce.store.insert_many(OBJECTS["Action__c"], rows)
+
+
+@pytest.fixture
+def with_one_bad_action(sb: sandbox.Sandbox, sf: SalesforceClient) -> str:
+    """250 valid actions (the 195 seeded once fixed, 55 more), one with a summary pasted from
+    Word (a vertical tab), positioned past the first posting batch. Returns its Name."""
+    fix_seeded(sf, sb)
+    add_valid_actions(sb, 55)
+    ordered = sf.query("SELECT Id, Name, Tags__c FROM Action__c ORDER BY CreatedDate, Id")
+    valid = ordered[~ordered["Tags__c"].str.contains("Exclude from Sage Intacct")]
+    assert len(valid) == 250
+    bad = valid.iloc[120]
+    update = {"Id": bad["Id"], "Summary__c": "Donation\vfrom the gala"}
+    assert sf.update("Action__c", [update])["done"].all()
+    return str(bad["Name"])
+
+
+def test_one_unencodable_action_is_refused_by_name_and_the_rest_are_posted_under_skip(
+    sb: sandbox.Sandbox,
+    ia: IntacctClient,
+    sf: SalesforceClient,
+    state: SQLiteStateStore,
+    with_one_bad_action: str,
+) -> None:
+    sync = actions.ActionSync(ia, sf, state, on_invalid="skip")
+    report = sync.run()
+    assert report.count("posted") == 249 and report.count("invalid") == 1
+    bad = report.actions[report.actions["outcome"] == "invalid"].iloc[0]
+    assert bad["name"] == with_one_bad_action
+    assert "Summary__c" in bad["message"] and "U+000B" in bad["message"]
+    assert "row" not in bad["message"]
+    issue = report.issues.iloc[0]
+    assert (issue["rule"], issue["field"], issue["name"]) == (
+        "not_encodable",
+        "Summary__c",
+        with_one_bad_action,
+    )
+    assert len(posted_per_action(sb)) == 249
+    # The watermark waits just before it (never past it) ...
+    created = report.actions.set_index("name")["CreatedDate"]
+    assert sync.last_sync_at is not None
+    assert sync.last_sync_at < created[with_one_bad_action].to_pydatetime()
+    # ... the next run posts nothing twice and still refuses it ...
+    again = sync.run()
+    assert again.count("posted") == 0 and again.count("invalid") == 1
+    # ... and once fixed it is posted and the watermark moves past it.
+    sf.update("Action__c", [{"Id": bad["action_id"], "Summary__c": "Donation from the gala"}])
+    fixed = sync.run()
+    assert fixed.count("posted") == 1 and fixed.count("invalid") == 0
+    per_action = posted_per_action(sb)
+    assert len(per_action) == 250 and set(per_action.values()) == {1}
+    assert sync.last_sync_at == created.max().to_pydatetime()
+
+
+def test_one_unencodable_action_halts_the_run_naming_it(
+    sb: sandbox.Sandbox,
+    ia: IntacctClient,
+    sf: SalesforceClient,
+    state: SQLiteStateStore,
+    with_one_bad_action: str,
+) -> None:
+    sync = actions.ActionSync(ia, sf, state)
+    with pytest.raises(ValidationError, match=with_one_bad_action) as caught:
+        sync.run()
+    report = caught.value.report
+    assert isinstance(report, actions.SyncReport) and report.halted
+    assert report.count("held") == 249 and report.count("invalid") == 1
+    assert posted_per_action(sb) == {} and sync.last_sync_at is None
+
+
+def test_an_unencodable_entry_given_to_post_is_skipped_by_key_and_the_rest_posted(
+    sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
+) -> None:
+    import attrs
+
+    sync = actions.ActionSync(ia, sf, state, on_invalid="skip")
+    plan = journals.from_actions(sync.load_actions(), sync.catalog, on_invalid="skip")
+    entries = list(plan.entries)
+    entries[20] = attrs.evolve(entries[20], title="pasted\x1ffrom Word")
+    report = journals.post(ia, attrs.evolve(plan, entries=tuple(entries)), state)
+    assert report.count("posted") == 188 and report.count("skipped") == 1
+    row = report.outcomes[report.outcomes["status"] == "skipped"].iloc[0]
+    assert row["source_id"] == plan.source_ids[20]
+    assert plan.source_ids[20] in row["errors"] and "BATCH_TITLE" in row["errors"]
+    assert plan.source_ids[20] not in posted_per_action(sb)
+
+
+def test_an_edited_action_read_again_is_drift_with_both_amounts(
+    sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
+) -> None:
+    sync = actions.ActionSync(ia, sf, state, on_invalid="skip")
+    first = sync.run()
+    posted = first.actions[first.actions["outcome"] == "posted"].iloc[0]
+    action_id = str(posted["action_id"])
+    (row,) = sb.salesforce.rows("Action__c", f"Id = '{action_id}'", fields=["Amount__c"])
+    old = Decimal(str(row["Amount__c"]))
+    sf.update("Action__c", [{"Id": action_id, "Amount__c": str(old + 10)}])
+    watermark = sync.last_sync_at
+    again = sync.run(since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    drift = again.actions[again.actions["outcome"] == "drift"]
+    assert drift["action_id"].tolist() == [action_id]
+    message = str(drift["message"].iloc[0])
+    assert str(old) in message and str(old + 10) in message and "Reverse" in message
+    assert drift["RECORDNO"].iloc[0] == posted["RECORDNO"]
+    assert action_id in again.to_frame()["action_id"].tolist()  # needs attention
+    assert again.count("posted") == 0 and posted_per_action(sb)[action_id] == 1
+    assert "1 drift" in again.summary()
+    assert sync.last_sync_at == watermark  # drift is not settled; never backwards either
+
+
+def test_a_halted_run_still_reports_drift_of_posted_actions_and_sends_nothing(
+    sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
+) -> None:
+    first = actions.ActionSync(ia, sf, state, on_invalid="skip").run()
+    action_id = str(first.actions.loc[first.actions["outcome"] == "posted", "action_id"].iloc[0])
+    sf.update("Action__c", [{"Id": action_id, "Amount__c": "12345.67"}])
+    books_before = posted_per_action(sb)
+    with pytest.raises(ValidationError) as caught:
+        actions.ActionSync(ia, sf, state).run(since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    report = caught.value.report
+    assert isinstance(report, actions.SyncReport) and report.halted and report.plan is None
+    assert report.count("invalid") == 6 and report.count("held") == 0
+    assert report.count("drift") == 1 and report.count("already_posted") == 188
+    drift = report.actions[report.actions["outcome"] == "drift"].iloc[0]
+    assert drift["action_id"] == action_id and "12345.67" in drift["message"]
+    assert posted_per_action(sb) == books_before

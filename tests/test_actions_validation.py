@@ -215,3 +215,97 @@ def test_bad_frames_are_refused_naming_the_column_or_row() -> None:
     twice = pd.concat([frame({}), frame({})], ignore_index=True)
     with pytest.raises(InputError, match="twice"):
         actions.validate(twice, CATALOG)
+
+
+def test_a_udd_tag_names_the_value_and_the_line_gets_its_id() -> None:
+    """Reference §13.5: GLDIM<name> takes the UDD record's integer id; tags carry the name."""
+    settings = actions.TagSettings(custom="available")
+    catalog = actions.catalog_from_values(
+        {
+            "account": [("1000", "Cash"), ("4000", "Contributions")],
+            "custom": pd.DataFrame({"id": ["GENERAL"], "name": [None], "wire": ["10001"]}),
+        },
+        settings,
+    )
+    custom = catalog[catalog["attribute"] == "custom"]
+    assert set(custom["tag"]) == {"CR Custom: GENERAL", "DR Custom: GENERAL"}
+    assert set(custom["wire_value"]) == {"10001"}
+    tags = GOOD_TAGS + ";CR Custom: GENERAL;DR Custom: GENERAL"
+    report = actions.validate(frame({"Tags__c": tags}), catalog, settings)
+    assert report.ok
+    assert report.valid[["custom_cr", "custom_dr"]].iloc[0].tolist() == ["10001", "10001"]
+    assert settings.custom_dimension.line_field == "GLDIMFUND"
+    assert actions.CustomDimension(object="PLACE").line_field == "GLDIMPLACE"
+
+
+def test_udd_names_in_journal_lines_become_ids_or_a_named_error() -> None:
+    from intacct_sync.intacct.models import JournalEntry, JournalLine
+
+    class FakeIntacct:
+        calls = 0
+
+        def query(self, obj: str, *, select: list[str]) -> pd.DataFrame:
+            FakeIntacct.calls += 1
+            assert obj == "FUND" and select == ["id", "name"]
+            return pd.DataFrame({"id": ["10001", "10002"], "name": ["GENERAL", "CAPITAL"]})
+
+    def entry(fund: str) -> JournalEntry:
+        return JournalEntry(
+            key=f"e-{fund}",
+            journal="GJ",
+            batch_date=dt.date(2026, 1, 5),
+            title="t",
+            lines=[
+                JournalLine(account_no="1000", amount=1, tr_type=1, dimensions={"GLDIMFUND": fund}),
+                JournalLine(account_no="4000", amount=1, tr_type=-1),
+            ],
+        )
+
+    ia: Any = FakeIntacct()
+    resolved = actions.resolve_udd_values(ia, [entry("CAPITAL"), entry("10001")])
+    assert [e.lines[0].dimensions["GLDIMFUND"] for e in resolved] == ["10002", "10001"]
+    assert FakeIntacct.calls == 1
+    assert actions.resolve_udd_values(ia, [entry("10002")])[0].lines[0].dimensions == {
+        "GLDIMFUND": "10002"
+    }
+    assert FakeIntacct.calls == 1  # ids only: nothing read
+    with pytest.raises(InputError) as info:
+        actions.resolve_udd_values(ia, [entry("NOPE")])
+    assert (info.value.row, info.value.field, info.value.value) == ("e-NOPE", "GLDIMFUND", "NOPE")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("Summary__c", "Donation\vfrom Ann", "U+000B"),  # vertical tab pasted from Word
+        ("Contact__r.Name", "Ann\x00Lee", "U+0000"),
+        ("Action_URL__c", "https://crm.example/a/1\x1b", "U+001B"),
+        ("Summary__c", "Donation \ufffe", "U+FFFE"),
+    ],
+)
+def test_a_value_xml_cannot_carry_is_refused_with_the_action_and_field(
+    field: str, value: str, code: str
+) -> None:
+    report = actions.validate(frame({}, {field: value}, {}), CATALOG)
+    assert rules(report) == [("A-00001", "not_encodable")]
+    issue = report.issues.iloc[0]
+    assert (issue["action_id"], issue["field"], issue["value"]) == (
+        "a03000000000000001",
+        field,
+        value,
+    )
+    assert code in issue["message"] and field in issue["message"]
+    assert sorted(report.valid["action_id"]) == ["a03000000000000000", "a03000000000000002"]
+
+
+def test_tabs_newlines_and_non_latin_text_are_encodable_and_excluded_actions_are_not_checked() -> (
+    None
+):
+    report = actions.validate(
+        frame(
+            {"Summary__c": "Gala\tdinner\r\nthanks \u2014 Zo\u00eb \U0001f389 \u5bc4\u4ed8"},
+            {"Summary__c": "bad\x07", "Tags__c": "Online;" + actions.EXCLUDE_TAG},
+        ),
+        CATALOG,
+    )
+    assert report.ok and len(report.valid) == 1 and len(report.excluded_ids) == 1

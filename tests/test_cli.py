@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -12,16 +11,10 @@ from intacct_sync import sandbox
 from intacct_sync.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
-
-
 def test_intacct_read_prints_csv_with_progress_off(
-    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+    shared_sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in sb.intacct_env().items():
+    for key, value in shared_sb.intacct_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("INTACCT_PROFILE_FILE", "/nonexistent/credentials.ini")
     out = io.StringIO()
@@ -46,9 +39,9 @@ def test_intacct_read_prints_csv_with_progress_off(
 
 
 def test_intacct_read_with_bad_credentials_exits_1_without_leaking(
-    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    shared_sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for key, value in sb.intacct_env().items():
+    for key, value in shared_sb.intacct_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("INTACCT_USER_PASSWORD", "wrong-password-123")
     status = main(["intacct", "read", "GLACCOUNT"], out=io.StringIO())
@@ -58,7 +51,7 @@ def test_intacct_read_with_bad_credentials_exits_1_without_leaking(
     assert "wrong-password-123" not in err
 
 
-def test_progress_bars_run_when_asked(sb: sandbox.Sandbox) -> None:
-    with sb.intacct_client() as ia:
+def test_progress_bars_run_when_asked(shared_sb: sandbox.Sandbox) -> None:
+    with shared_sb.intacct_client() as ia:
         frame = ia.read_by_query("GLACCOUNT", page_size=10, progress=True)
     assert len(frame) > 10

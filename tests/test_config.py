@@ -37,6 +37,7 @@ def write_profiles(path: Path) -> Path:
         "endpoint_url = https://other.example.test/ia/xml/xmlgw.phtml\n",
         encoding="utf-8",
     )
+    path.chmod(0o600)  # a group- or world-readable file warns (tests/test_security_config.py)
     return path
 
 
@@ -175,6 +176,7 @@ def test_explicit_profile_needs_the_file(no_file: Path) -> None:
 def test_missing_default_section_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "credentials.ini"
     path.write_text("[other]\nsender_id = x\n", encoding="utf-8")
+    path.chmod(0o600)
     creds = IntacctCredentials.resolve(environ=FULL_ENV, profile_file=path)
     assert creds.sender_id == "env-sender"
 
@@ -182,6 +184,7 @@ def test_missing_default_section_is_skipped(tmp_path: Path) -> None:
 def test_unreadable_profile_file(tmp_path: Path) -> None:
     path = tmp_path / "credentials.ini"
     path.write_text("sender_id = no section header\n", encoding="utf-8")
+    path.chmod(0o600)
     with pytest.raises(ConfigError, match="cannot read"):
         IntacctCredentials.resolve(environ=FULL_ENV, profile_file=path)
 
@@ -272,3 +275,50 @@ def test_salesforce_repr_hides_secrets() -> None:
         assert secret not in text
     assert "example.my.salesforce.com" in text
     assert "client-id-3MVG9" in text
+
+
+# -- explicit credentials: exactly what is given ------------------------------------------------
+
+EXPLICIT = {
+    "sender_id": "arg-sender",
+    "sender_password": "arg-sender-pw",
+    "company_id": "arg-company",
+    "user_id": "arg-user",
+    "user_password": "arg-user-pw",
+}
+
+
+def test_explicit_credentials_never_read_the_environment_or_a_profile(
+    monkeypatch: pytest.MonkeyPatch, profiles: Path
+) -> None:
+    # A profile that does not exist would make resolve() raise; the explicit path never looks.
+    monkeypatch.setenv("INTACCT_PROFILE", "nope")
+    monkeypatch.setenv("INTACCT_PROFILE_FILE", str(profiles))
+    monkeypatch.setenv("INTACCT_ENTITY_ID", "ENV-ENTITY")
+    monkeypatch.setenv("INTACCT_ENDPOINT_URL", "https://env.example.test/gw")
+    creds = IntacctCredentials(**EXPLICIT)
+    assert (creds.company_id, creds.entity_id, creds.endpoint_url) == (
+        "arg-company",
+        None,
+        DEFAULT_INTACCT_ENDPOINT,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EXPLICIT))
+def test_an_empty_explicit_credential_is_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"INTACCT_{name.upper()}", "from-the-environment")
+    with pytest.raises(ConfigError, match=f"{name}=") as info:
+        IntacctCredentials(**{**EXPLICIT, name: ""})
+    others = [n for n in EXPLICIT if n != name]
+    assert not any(f"{n}=" in str(info.value) for n in others)
+
+
+def test_an_empty_explicit_entity_is_the_top_level() -> None:
+    assert IntacctCredentials(**EXPLICIT, entity_id="").entity_id is None
+
+
+def test_an_explicit_endpoint_must_be_an_http_url() -> None:
+    with pytest.raises(ConfigError, match="endpoint_url must be an http"):
+        IntacctCredentials(**EXPLICIT, endpoint_url="ftp://api.intacct.com/")

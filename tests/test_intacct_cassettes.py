@@ -95,8 +95,8 @@ def _post_twice(ia: IntacctClient) -> None:
             JournalLine(account_no="4000", amount=Decimal("75.00"), tr_type=-1),
         ],
     )
-    assert list(ia.create([entry])["status"]) == ["success"]
-    assert list(ia.create([entry])["status"]) == ["duplicate"]
+    assert list(ia.create("GLBATCH", [entry])["status"]) == ["created"]
+    assert list(ia.create("GLBATCH", [entry])["status"]) == ["already_done"]
 
 
 SCENARIOS: dict[str, Callable[[IntacctClient], None]] = {

@@ -152,11 +152,11 @@ def _batches_with_reference(ia: IntacctClient, reference: str) -> int:
 
 
 def test_journal_entries_post_once_and_a_rerun_is_a_duplicate(ia: IntacctClient) -> None:
-    first = ia.create([_entry("it-once-1"), _entry("it-once-2")])
-    assert list(first["status"]) == ["success", "success"]
+    first = ia.create("GLBATCH", [_entry("it-once-1"), _entry("it-once-2")])
+    assert list(first["status"]) == ["created", "created"]
     assert first["RECORDNO"].notna().all()
-    again = ia.create([_entry("it-once-1"), _entry("it-once-2")])
-    assert list(again["status"]) == ["duplicate", "duplicate"]
+    again = ia.create("GLBATCH", [_entry("it-once-1"), _entry("it-once-2")])
+    assert list(again["status"]) == ["already_done", "already_done"]
     assert again["done"].all()
     assert _batches_with_reference(ia, "it-once-1") == 1
     posted = ia.read("GLBATCH", [int(first["RECORDNO"].iloc[0])])
@@ -164,17 +164,19 @@ def test_journal_entries_post_once_and_a_rerun_is_a_duplicate(ia: IntacctClient)
 
 
 def test_a_bad_entry_fails_alone_with_the_gateway_reason(ia: IntacctClient) -> None:
-    outcomes = ia.create([_entry("it-bad-ok"), _entry("it-bad-acct", account="9999")])
-    assert list(outcomes["status"]) == ["success", "failure"]
+    outcomes = ia.create("GLBATCH", [_entry("it-bad-ok"), _entry("it-bad-acct", account="9999")])
+    assert list(outcomes["status"]) == ["created", "failed"]
     assert "9999" in outcomes["errors"].iloc[1]
     assert _batches_with_reference(ia, "it-bad-acct") == 0
 
 
 def test_transaction_true_rolls_back_everything(ia: IntacctClient) -> None:
     outcomes = ia.create(
-        [_entry("it-tx-1"), _entry("it-tx-2", account="9999"), _entry("it-tx-3")], transaction=True
+        "GLBATCH",
+        [_entry("it-tx-1"), _entry("it-tx-2", account="9999"), _entry("it-tx-3")],
+        transaction=True,
     )
-    assert list(outcomes["status"]) == ["aborted", "failure", "aborted"]
+    assert list(outcomes["status"]) == ["aborted", "failed", "aborted"]
     assert not outcomes["done"].any()
     assert all(_batches_with_reference(ia, f"it-tx-{i}") == 0 for i in (1, 2, 3))
 
@@ -187,7 +189,7 @@ def test_lost_answers_and_throttling_still_post_each_entry_exactly_once(
     gateway.faults.throttle_rate = 0.2
     client = _client(gateway, batch_size=10)
     entries = [_entry(f"it-fault-{i}") for i in range(60)]
-    outcomes = client.create(entries)
+    outcomes = client.create("GLBATCH", entries)
     gateway.faults.clear()
     assert outcomes["done"].all(), outcomes[~outcomes["done"]]
     counts = [_batches_with_reference(ia, f"it-fault-{i}") for i in range(60)]
@@ -227,15 +229,15 @@ def test_malformed_bodies_raise_a_protocol_error_quoting_them(
 
 
 def test_update_and_delete_report_per_record(ia: IntacctClient) -> None:
-    created = ia.create([ClassValue(class_id="IT-CLS", name="Integration test class")])
-    assert created["status"].iloc[0] in ("success", "duplicate")
-    updated = ia.update([ClassValue(class_id="IT-CLS", name="Renamed class")])
-    assert updated["status"].iloc[0] == "success"
+    created = ia.create("CLASS", [ClassValue(class_id="IT-CLS", name="Integration test class")])
+    assert created["status"].iloc[0] in ("created", "already_done")
+    updated = ia.update("CLASS", [ClassValue(class_id="IT-CLS", name="Renamed class")])
+    assert updated["status"].iloc[0] == "updated"
     row = ia.read_by_name("CLASS", ["IT-CLS"])
     assert row["NAME"].iloc[0] == "Renamed class"
     record_no = int(row["RECORDNO"].iloc[0])
     deleted = ia.delete("CLASS", [record_no, 987654321])
-    assert list(deleted["status"]) == ["success", "failure"]
+    assert list(deleted["status"]) == ["deleted", "failed"]
     assert len(ia.read_by_name("CLASS", ["IT-CLS"])) == 0
 
 
@@ -262,10 +264,10 @@ def test_sales_orders_are_created_once(gateway: gw.IntacctGateway) -> None:
         ],
     )
     first = client.create_sales_orders([order])
-    assert first["status"].iloc[0] == "success"
+    assert first["status"].iloc[0] == "created"
     assert str(first["id"].iloc[0]).startswith("Sales Order-")
     again = client.create_sales_orders([order])
-    assert again["status"].iloc[0] == "duplicate"
+    assert again["status"].iloc[0] == "already_done"
 
 
 def test_ar_reads_become_typed_models(gateway: gw.IntacctGateway) -> None:
@@ -287,3 +289,23 @@ def test_ar_reads_become_typed_models(gateway: gw.IntacctGateway) -> None:
     ]
     assert docs
     assert all(d.doc_id.startswith(d.definition) for d in docs)
+
+
+def test_read_glbatch_entries_join_their_batch_after_sort_filter_and_head(
+    ia: IntacctClient,
+) -> None:
+    numbers = ia.query("GLBATCH", select=["RECORDNO"], page_size=6)["RECORDNO"].head(6).tolist()
+    batches = ia.read("GLBATCH", numbers)
+    entries = batches.attrs["children"]["ENTRIES"]
+    assert entries.columns[0] == "parent_id" and len(entries) > len(batches)
+    # The sandbox stores each line's batch in BATCHNO: the link read from the wire agrees.
+    assert (entries["parent_id"] == entries["BATCHNO"].astype("string")).all()
+    desc = batches.sort_values("RECORDNO", ascending=False)
+    for derived in (desc, batches[batches["RECORDNO"] % 2 == 0], desc.head(2)):
+        lines = ia.children(derived, "ENTRIES")
+        parents = derived["RECORDNO"].astype("string")
+        assert set(lines["parent_id"]) == set(parents)
+        assert (lines["parent_id"] == lines["BATCHNO"].astype("string")).all()
+        joined = lines.merge(derived.assign(parent_id=parents), on="parent_id")
+        assert len(joined) == len(lines)
+        assert len(lines) == int(entries["parent_id"].isin(parents).sum())

@@ -86,9 +86,9 @@ def _client(gateway: FakeGateway, **options: object) -> IntacctClient:
         transport=gateway.transport,
         retry=FAST,
         typed=False,
+        sleep=lambda _: None,
         **options,  # type: ignore[arg-type]
     )
-    client._sleep = lambda _: None
     return client
 
 
@@ -224,15 +224,15 @@ def test_writes_batch_functions_with_deterministic_control_ids_and_uniqueid() ->
     gateway = FakeGateway(answer)
     ia = _client(gateway, batch_size=100)
     entries = [_entry(f"A-{i}") for i in range(250)]
-    outcomes = ia.create(entries)
+    outcomes = ia.create("GLBATCH", entries)
     assert gateway.calls == 3  # 100 + 100 + 50 functions
     assert all(d.findtext("control/uniqueid") == "true" for d in docs)
     assert list(outcomes["row"]) == list(range(250))
     assert outcomes["done"].all()
-    assert outcomes["status"].eq("success").all()
+    assert outcomes["status"].eq("created").all()
     assert outcomes["RECORDNO"].iloc[0] == 100
     first_ids = list(outcomes["control_id"])
-    again = ia.create(entries)
+    again = ia.create("GLBATCH", entries)
     assert list(again["control_id"]) == first_ids  # same identity, same control id
     assert len(set(first_ids)) == 250
 
@@ -241,11 +241,13 @@ def test_replayed_writes_count_as_done_and_failures_do_not_stop_the_batch() -> N
     def answer(doc: etree._Element, call: int) -> bytes:
         return _create_answer(doc, {0: "duplicate", 2: "failure"})
 
-    outcomes = _client(FakeGateway(answer)).create([_entry("a"), _entry("b"), _entry("c")])
-    assert list(outcomes["status"]) == ["duplicate", "success", "failure"]
+    outcomes = _client(FakeGateway(answer)).create(
+        "GLBATCH", [_entry("a"), _entry("b"), _entry("c")]
+    )
+    assert list(outcomes["status"]) == ["already_done", "created", "failed"]
     assert list(outcomes["done"]) == [True, True, False]
     assert "Account 9999" in outcomes["errors"].iloc[2]
-    assert outcomes["errornos"].iloc[2] == "BL01001973"
+    assert outcomes["error_codes"].iloc[2] == "BL01001973"
 
 
 def test_functions_still_in_process_are_sent_again() -> None:
@@ -253,9 +255,9 @@ def test_functions_still_in_process_are_sent_again() -> None:
         return _create_answer(doc, {0: "in_process"} if call == 1 else {})
 
     gateway = FakeGateway(answer)
-    outcomes = _client(gateway).create([_entry("a"), _entry("b")])
+    outcomes = _client(gateway).create("GLBATCH", [_entry("a"), _entry("b")])
     assert gateway.calls == 2
-    assert outcomes["status"].eq("success").all()
+    assert outcomes["status"].eq("created").all()
 
 
 def test_lost_answer_to_a_write_is_retried_safely() -> None:
@@ -265,7 +267,7 @@ def test_lost_answer_to_a_write_is_retried_safely() -> None:
         return _create_answer(doc, {0: "duplicate"})
 
     gateway = FakeGateway(answer)
-    outcomes = _client(gateway).create([_entry("a")])
+    outcomes = _client(gateway).create("GLBATCH", [_entry("a")])
     assert gateway.calls == 2
     assert outcomes["done"].all()
 
@@ -278,10 +280,10 @@ def test_a_write_that_cannot_finish_reports_what_is_known() -> None:
 
     ia = _client(FakeGateway(answer), batch_size=2)
     with pytest.raises(IncompleteWriteError) as info:
-        ia.create([_entry(str(i)) for i in range(5)])
+        ia.create("GLBATCH", [_entry(str(i)) for i in range(5)])
     outcomes = info.value.outcomes
     assert isinstance(outcomes, pd.DataFrame)
-    assert list(outcomes["status"]) == ["success", "success", "unknown", "unknown", "not_sent"]
+    assert list(outcomes["status"]) == ["created", "created", "unknown", "unknown", "not_sent"]
 
 
 def test_transaction_is_all_or_nothing_and_bounded() -> None:
@@ -292,26 +294,30 @@ def test_transaction_is_all_or_nothing_and_bounded() -> None:
         return _create_answer(doc)
 
     ia = _client(FakeGateway(answer), batch_size=10)
-    ia.create([_entry("a"), _entry("b")], transaction=True)
+    ia.create("GLBATCH", [_entry("a"), _entry("b")], transaction=True)
     assert docs[0].find("operation").get("transaction") == "true"
     with pytest.raises(InputError, match="at most batch_size"):
-        ia.create([_entry(str(i)) for i in range(11)], transaction=True)
+        ia.create("GLBATCH", [_entry(str(i)) for i in range(11)], transaction=True)
 
 
 def test_mappings_need_an_object_and_refuse_floats() -> None:
     ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
-    with pytest.raises(InputError, match="object="):
+    # Only the old call form can leave the object out (the new one takes it first).
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated"),
+        pytest.raises(InputError, match="object="),
+    ):
         ia.create([{"CLASSID": "A"}])
     with pytest.raises(InputError, match="floats") as info:
-        ia.create([{"CLASSID": "A", "AMOUNT": 1.5}], object="CLASS")
+        ia.create("CLASS", [{"CLASSID": "A", "AMOUNT": 1.5}])
     assert info.value.row == 0 and info.value.field == "AMOUNT"
 
 
 def test_identical_mapping_records_get_distinct_but_stable_control_ids() -> None:
     ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
     rows = [{"CLASSID": "A", "NAME": "Same"}, {"CLASSID": "A", "NAME": "Same"}]
-    first = list(ia.create(rows, object="CLASS")["control_id"])
-    second = list(ia.create(rows, object="CLASS")["control_id"])
+    first = list(ia.create("CLASS", rows)["control_id"])
+    second = list(ia.create("CLASS", rows)["control_id"])
     assert first == second
     assert first[0] != first[1]
 
@@ -335,6 +341,193 @@ def test_control_id_for_predicts_the_id_a_write_is_sent_under() -> None:
     ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
     entry = _entry("predict-1")
     predicted = ia.control_id_for(entry)
-    outcomes = ia.create([entry])
+    outcomes = ia.create("GLBATCH", [entry])
     assert outcomes["control_id"].iloc[0] == predicted
     assert ia.control_id_for(entry, key="other") != predicted
+
+
+# -- child rows as data -------------------------------------------------------------------------
+
+
+def _batch(recordno: int, title: str, lines: list[str]) -> str:
+    entries = "".join(
+        f"<glentry><RECORDNO>{recordno * 10 + i}</RECORDNO><BATCHNO>{recordno}</BATCHNO>"
+        f"<MEMO>{memo}</MEMO></glentry>"
+        for i, memo in enumerate(lines)
+    )
+    return (
+        f"<glbatch><RECORDNO>{recordno}</RECORDNO><BATCH_TITLE>{title}</BATCH_TITLE>"
+        f"<ENTRIES>{entries}</ENTRIES></glbatch>"
+    )
+
+
+def _batches_gateway(pages: list[list[str]]) -> FakeGateway:
+    """readByQuery / readMore answers: one page per call, GLBATCH records with ENTRIES."""
+
+    def answer(doc: etree._Element, call: int) -> bytes:
+        page = pages[call - 1]
+        remaining = sum(len(p) for p in pages[call:])
+        data = (
+            f'<data listtype="glbatch" count="{len(page)}" totalcount="9" '
+            f'numremaining="{remaining}" resultId="{"R1" if remaining else ""}">'
+            f"{''.join(page)}</data>"
+        )
+        return _response(_ok("readByQuery", "r", data))
+
+    return FakeGateway(answer)
+
+
+def _belongs(parents: pd.DataFrame, lines: pd.DataFrame) -> None:
+    # Every child row joins the parent it came with: its BATCHNO is its parent's RECORDNO, and
+    # the join on parent_id reaches a parent whose title names the line.
+    joined = lines.merge(
+        parents.assign(parent_id=parents["RECORDNO"].astype("string")), on="parent_id"
+    )
+    assert len(joined) == len(lines)
+    assert (joined["BATCHNO"].astype("string") == joined["parent_id"]).all()
+    assert all(
+        str(memo).startswith(str(title))
+        for memo, title in zip(joined["MEMO"], joined["BATCH_TITLE"], strict=True)
+    )
+
+
+def test_children_are_keyed_by_the_parent_id_and_survive_sort_filter_and_head() -> None:
+    page = [
+        _batch(7, "b7", ["b7-a", "b7-b"]),
+        _batch(3, "b3", ["b3-a"]),
+        _batch(5, "b5", ["b5-a", "b5-b", "b5-c"]),
+    ]
+    batches = _client(_batches_gateway([page])).read_by_query("GLBATCH")
+    entries = batches.attrs["children"]["ENTRIES"]
+    assert list(entries.columns[:1]) == ["parent_id"]
+    assert str(entries["parent_id"].dtype) == "string"
+    assert entries["parent_id"].tolist() == ["7", "7", "3", "5", "5", "5"]
+
+    ordered = batches.sort_values("BATCH_TITLE")
+    kept = batches[batches["BATCH_TITLE"] != "b3"]
+    first_two = ordered.head(2)
+    for derived in (ordered, kept, first_two):
+        # pandas carries attrs into derived frames; the mapping stays the same object.
+        assert derived.attrs["children"] is batches.attrs["children"]
+        lines = IntacctClient.children(derived, "ENTRIES")
+        _belongs(derived, lines)
+        assert set(lines["parent_id"]) == set(derived["RECORDNO"].astype(str))
+    # In the parents' current order, each parent's lines in theirs.
+    assert IntacctClient.children(first_two, "ENTRIES")["MEMO"].tolist() == [
+        "b3-a",
+        "b5-a",
+        "b5-b",
+        "b5-c",
+    ]
+    assert IntacctClient.children(kept, "ENTRIES")["MEMO"].tolist() == [
+        "b7-a",
+        "b7-b",
+        "b5-a",
+        "b5-b",
+        "b5-c",
+    ]
+    # A plain dict of frames in attrs made merge and concat raise; the mapping does not.
+    assert len(batches.merge(batches[["RECORDNO"]], on="RECORDNO")) == 3
+    assert len(pd.concat([batches, batches])) == 6
+
+
+def test_children_of_every_page_join_their_own_parent() -> None:
+    pages = [
+        [_batch(1, "b1", ["b1-a"]), _batch(2, "b2", ["b2-a", "b2-b"])],
+        [_batch(3, "b3", ["b3-a", "b3-b"])],
+    ]
+    batches = _client(_batches_gateway(pages)).read_by_query("GLBATCH", page_size=2)
+    assert batches["RECORDNO"].tolist() == [1, 2, 3]
+    entries = batches.attrs["children"]["ENTRIES"]
+    # Row positions of the second page start again at 0; ids do not, so nothing shifts.
+    assert entries["parent_id"].tolist() == ["1", "2", "2", "3", "3"]
+    _belongs(batches, entries)
+    _belongs(batches.tail(1), IntacctClient.children(batches.tail(1), "ENTRIES"))
+
+
+def test_children_fall_back_to_the_object_id_field_without_recordno() -> None:
+    def answer(doc: etree._Element, call: int) -> bytes:
+        data = (
+            '<data listtype="customer" count="2" totalcount="2" numremaining="0">'
+            "<customer><CUSTOMERID>C2</CUSTOMERID><CONTACTS><contact><NAME>c2-x</NAME></contact>"
+            "</CONTACTS></customer>"
+            "<customer><CUSTOMERID>C1</CUSTOMERID><CONTACTS><contact><NAME>c1-x</NAME></contact>"
+            "<contact><NAME>c1-y</NAME></contact></CONTACTS></customer></data>"
+        )
+        return _response(_ok("readByQuery", "r", data))
+
+    customers = _client(FakeGateway(answer)).read_by_query("CUSTOMER", fields="CUSTOMERID")
+    contacts = customers.attrs["children"]["CONTACTS"]
+    assert contacts["parent_id"].tolist() == ["C2", "C1", "C1"]
+    only_c1 = customers[customers["CUSTOMERID"] == "C1"]
+    assert IntacctClient.children(only_c1, "CONTACTS")["NAME"].tolist() == ["c1-x", "c1-y"]
+
+
+def test_children_of_a_frame_that_lost_them_or_its_id_raise_key_error() -> None:
+    batches = _client(_batches_gateway([[_batch(1, "b1", ["b1-a"])]])).read_by_query("GLBATCH")
+    with pytest.raises(KeyError, match="no child frames"):
+        IntacctClient.children(pd.DataFrame(batches), "ENTRIES")
+    with pytest.raises(KeyError, match="RECORDNO"):
+        IntacctClient.children(batches[["BATCH_TITLE"]], "ENTRIES")
+    with pytest.raises(KeyError):
+        IntacctClient.children(batches, "NOPE")
+
+
+# -- write call forms ---------------------------------------------------------------------------
+
+
+def test_old_write_call_forms_warn_and_send_the_same_functions() -> None:
+    ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
+    rows = [{"CLASSID": "A", "NAME": "One"}]
+    new = ia.create("CLASS", rows)
+    by_name = ia.create(object="CLASS", records=rows)
+    with pytest.warns(DeprecationWarning, match=r"ia\.create\(object, records\)"):
+        old = ia.create(rows, object="CLASS")
+    assert old["control_id"].tolist() == new["control_id"].tolist()
+    assert by_name["control_id"].tolist() == new["control_id"].tolist()
+    with pytest.warns(DeprecationWarning, match=r"ia\.create\(object, records\)"):
+        old_models = ia.create([_entry("m")])
+    assert (
+        old_models["control_id"].tolist()
+        == ia.create("GLBATCH", [_entry("m")])["control_id"].tolist()
+    )
+    with pytest.warns(DeprecationWarning, match=r"ia\.update\(object, records\)"):
+        old_update = ia.update(rows, object="CLASS")
+    assert old_update["control_id"].tolist() == ia.update("CLASS", rows)["control_id"].tolist()
+
+
+def test_old_delete_keyword_warns_and_deletes_the_same_ids() -> None:
+    sent: list[list[str]] = []
+
+    def answer(doc: etree._Element, call: int) -> bytes:
+        sent.append([k.text or "" for k in doc.iter("keys")])
+        return _response(
+            "".join(_ok("delete", str(f.get("controlid"))) for f in doc.iter("function"))
+        )
+
+    ia = _client(FakeGateway(answer))
+    ia.delete("CLASS", [6, 7])
+    with pytest.warns(DeprecationWarning, match=r"ia\.delete\(object, ids\)"):
+        ia.delete("CLASS", keys=[6, 7])
+    assert sent == [["6", "7"], ["6", "7"]]
+
+
+def test_write_arguments_that_contradict_each_other_are_refused() -> None:
+    ia = _client(FakeGateway(lambda doc, call: _create_answer(doc)))
+    rows = [{"CLASSID": "A"}]
+    with pytest.raises(TypeError, match="object twice"):
+        ia.create("CLASS", rows, object="DEPARTMENT")
+    with pytest.raises(TypeError, match="object first"):
+        ia.create(rows, rows)
+    with pytest.raises(TypeError, match="needs the object and the records"):
+        ia.create("CLASS")
+    with pytest.raises(TypeError, match="needs the object and the ids"):
+        ia.delete("CLASS")
+
+
+def test_a_model_written_as_another_object_is_refused_before_sending() -> None:
+    gateway = FakeGateway(lambda doc, call: _create_answer(doc))
+    with pytest.raises(InputError) as info:
+        _client(gateway).create("CUSTOMER", [_entry("x")])
+    assert (info.value.row, info.value.field, info.value.value) == (0, "OBJECT", "GLBATCH")
+    assert gateway.calls == 0

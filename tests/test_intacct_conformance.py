@@ -36,7 +36,7 @@ from intacct_sync.intacct._protocol import (
     safe_parser,
 )
 from intacct_sync.intacct.filters import and_, equal_to, or_
-from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.intacct.models import JournalEntry, JournalLine, SalesOrder, SalesOrderLine
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "intacct"
 SCHEMA = CORPUS / "schema" / "api.v3.0.xsd"
@@ -396,6 +396,34 @@ def test_throttling_is_retryable_and_keeps_retry_after() -> None:
     assert info.value.should_retry
 
 
+def test_every_throttling_shape_on_record_is_retry_later() -> None:
+    """Reference §13.7: the company concurrency refusal at function level (its level is not on
+    record), "API rate limit exceeded" in a 200 body, and Cloudflare's HTML error page."""
+    function_level = (
+        b"<response><control><status>success</status><senderid>s</senderid>"
+        b"<controlid>c</controlid><uniqueid>false</uniqueid><dtdversion>3.0</dtdversion>"
+        b"</control><operation><authentication><status>success</status><userid>u</userid>"
+        b"<companyid>c</companyid><sessiontimestamp>t</sessiontimestamp></authentication>"
+        b"<result><status>failure</status><function>readByQuery</function><controlid>r"
+        b"</controlid><errormessage><error><errorno>X</errorno><description/><description2>"
+        b"There are too many operations running for this company (200024)</description2>"
+        b"<correction/></error></errormessage></result></operation></response>"
+    )
+    with pytest.raises(ControlError) as info:
+        parse_response(function_level)
+    assert info.value.should_retry
+    for body in (
+        b"API rate limit exceeded",
+        b'<!DOCTYPE html><html><body><div id="cf-error-details">Error 1015</div></body></html>',
+    ):
+        with pytest.raises(ProtocolError) as protocol:
+            parse_response(body, http_status=200)
+        assert protocol.value.should_retry, body
+    with pytest.raises(ProtocolError) as protocol:
+        parse_response(b"<html><body>Not found</body></html>", http_status=200)
+    assert not protocol.value.should_retry
+
+
 # -- requests -------------------------------------------------------------------------------
 
 
@@ -446,6 +474,36 @@ SCHEMA_FUNCTIONS: dict[str, etree._Element] = {
         state="Pending",
         custom_fields={"SF_OPPORTUNITY": "006000000000001AAA"},
     ),
+    # §13.8: document number, external id and the currency block, in the schema's order.
+    "create_sotransaction-currency-type": fn.create_sotransaction(
+        **SalesOrder(
+            key="006A",
+            customer_id="C-100",
+            date=dt.date(2026, 3, 1),
+            lines=[SalesOrderLine(item_id="SVC-1", quantity=Decimal("1"), price=Decimal("9"))],
+            document_no="SO-0042",
+            external_id="006A",
+            base_currency="USD",
+            currency="EUR",
+            exchange_rate_date=dt.date(2026, 3, 1),
+            state="Pending",
+            custom_fields={"SF_OPPORTUNITY": "006A"},
+        ).sotransaction_arguments()
+    ),
+    "create_sotransaction-currency-rate": fn.create_sotransaction(
+        **SalesOrder(
+            key="006B",
+            customer_id="C-100",
+            date=dt.date(2026, 3, 1),
+            lines=[SalesOrderLine(item_id="SVC-1", quantity=Decimal("1"))],
+            currency="EUR",
+            exchange_rate=Decimal("1.0842"),
+        ).sotransaction_arguments()
+    ),
+    "readByQuery-docparid": fn.read_by_query(
+        "SODOCUMENT", query="STATE = 'Pending'", docparid="Sales Order"
+    ),
+    "read-docparid": fn.read("SODOCUMENT", [7], docparid="Sales Order"),
 }
 
 

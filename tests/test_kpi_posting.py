@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from intacct_sync import kpi, sandbox
 from intacct_sync.errors import IncompleteWriteError, ValidationError
 from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.posting import engine
 from intacct_sync.state import SQLiteStateStore
 
 NP = sandbox.COMPANIES["nonprofit"]
@@ -27,12 +27,6 @@ def totals(rows: dict[str, list[int]], start: dt.date = DAY) -> pd.DataFrame:
         for i, v in enumerate(series)
     ]
     return pd.DataFrame(records)
-
-
-@pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
 
 
 def ours(sb: sandbox.Sandbox) -> dict[str, int]:
@@ -95,8 +89,10 @@ def test_post_rerun_is_idempotent_and_holdings_match(sb: sandbox.Sandbox) -> Non
     assert report.new_entries == 4  # 2 openings, +2, -3; active unchanged twice
     assert sorted(report.to_frame()["status"]) == ["posted"] * 4 + ["unchanged"] * 2
     lines = sb.intacct.records(NP, "GLENTRY")
+    # GLENTRY carries no JOURNAL (reference §13.2): the journal is the parent batch's.
+    journal_of = {b["RECORDNO"]: b["JOURNAL"] for b in sb.intacct.records(NP, "GLBATCH")}
     posted = [
-        (line["ACCOUNTNO"], line["TR_TYPE"], line["TRX_AMOUNT"], line["JOURNAL"])
+        (line["ACCOUNTNO"], line["TR_TYPE"], line["TRX_AMOUNT"], journal_of[line["BATCHNO"]])
         for line in lines
         if (line["DESCRIPTION"] or "").startswith("KPI ")
     ]
@@ -119,7 +115,7 @@ def test_post_rerun_is_idempotent_and_holdings_match(sb: sandbox.Sandbox) -> Non
         accounts=ACCOUNTS,
     )
     assert again.new_entries == 0
-    assert set(again.to_frame()["status"]) == {"already posted", "unchanged"}
+    assert set(again.to_frame()["status"]) == {"already_posted", "unchanged"}
     assert ours(sb) == before and all(n == 1 for n in before.values())
     ledger = state.ledger(kpi.WORKFLOW)
     assert len(ledger) == 4 and {e.status for e in ledger} == {"posted"}
@@ -162,6 +158,11 @@ def test_zero_change_posts_nothing_and_dry_run_sends_nothing(sb: sandbox.Sandbox
     ia = sb.intacct_client()
     state = SQLiteStateStore(":memory:")
     history = totals({"donors": [10]}, start=DAY - dt.timedelta(days=1))
+    # The books hold the prior day's 10 (the change is computed against the books, not the
+    # recorded history alone).
+    opening = kpi.post_changes(ia, kpi.changes(history), state=state, accounts=ACCOUNTS)
+    assert list(opening.to_frame()["status"]) == ["posted"]
+    before = ours(sb)
     report = kpi.post_changes(
         ia, kpi.changes(totals({"donors": [10]}), history), state=state, accounts=ACCOUNTS
     )
@@ -174,19 +175,22 @@ def test_zero_change_posts_nothing_and_dry_run_sends_nothing(sb: sandbox.Sandbox
         dry_run=True,
     )
     assert list(dry.to_frame()["status"]) == ["would post"]
-    assert ours(sb) == {} and state.ledger(kpi.WORKFLOW) == []
+    assert ours(sb) == before and len(state.ledger(kpi.WORKFLOW)) == 1
 
 
+@pytest.mark.parametrize("forgetful", [False, True], ids=["gateway-remembers", "gateway-forgets"])
 def test_a_lost_answer_leaves_pending_rows_that_a_rerun_finishes_once(
-    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch, forgetful: bool
 ) -> None:
+    sb.intacct.forget_control_ids = forgetful
+    monkeypatch.setattr(engine, "RECOVERY_ROUNDS", 0)  # the stop reaches the run: a rerun ends it
     ia = sb.intacct_client()
     state = SQLiteStateStore(":memory:")
     chg = kpi.changes(totals({"donors": [20, 21]}))
     real_create = ia.create
 
-    def create_then_lose_answer(records: Any, **options: Any) -> pd.DataFrame:
-        outcome = real_create(records, **options)  # committed at the gateway...
+    def create_then_lose_answer(*args: Any, **options: Any) -> pd.DataFrame:
+        outcome = real_create(*args, **options)  # committed at the gateway...
         lost = outcome.assign(status="unknown", done=False)
         raise IncompleteWriteError("connection dropped", outcomes=lost)  # ...answer lost
 
@@ -196,7 +200,8 @@ def test_a_lost_answer_leaves_pending_rows_that_a_rerun_finishes_once(
     assert {e.status for e in state.ledger(kpi.WORKFLOW)} == {"pending"}
     monkeypatch.undo()
     report = kpi.post_changes(ia, chg, state=state, accounts=ACCOUNTS)
-    assert set(report.to_frame()["status"]) == {"duplicate"}  # the gateway had them already
+    # found in the books by their reference (an earlier attempt created them): nothing resent
+    assert set(report.to_frame()["status"]) == {"posted"}
     assert {e.status for e in state.ledger(kpi.WORKFLOW)} == {"posted"}
     assert ours(sb) == {"kpi|donors|2026-03-02": 1, "kpi|donors|2026-03-03": 1}
 
@@ -216,7 +221,7 @@ def test_holdings_drift_is_an_error_listing_accounts_and_amounts(sb: sandbox.San
         statistical=True,
         lines=[JournalLine(account_no="9000", amount=Decimal(5), tr_type=1)],
     )
-    assert ia.create([manual])["done"].all()
+    assert ia.create("GLBATCH", [manual])["done"].all()
     with pytest.raises(ValidationError, match="9000") as info:
         kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS)
     report = info.value.report
@@ -236,7 +241,7 @@ def test_totals_recorded_in_the_crm_give_the_prior_day(sb: sandbox.Sandbox) -> N
     sf = sb.salesforce_client()
     first = totals({"donors": [40]})
     outcome = kpi.record_totals(first, sf=sf)
-    assert outcome is not None and outcome["success"].all()
+    assert outcome is not None and outcome["done"].all()
     kpi.record_totals(first, sf=sf)  # upsert by Key__c: no duplicate
     assert sb.salesforce.count("KPI_Daily_Total__c") == 1
     assert sb.salesforce.rows("KPI_Daily_Total__c")[0]["Key__c"] == "donors|2026-03-02"
@@ -244,3 +249,137 @@ def test_totals_recorded_in_the_crm_give_the_prior_day(sb: sandbox.Sandbox) -> N
         totals({"donors": [43]}, start=DAY + dt.timedelta(days=1)), kpi.recorded_totals(sf=sf)
     )
     assert chg["prior_value"].tolist() == [40] and chg["change"].tolist() == [3]
+
+
+def net_held(sb: sandbox.Sandbox, account: str) -> Decimal:
+    """Net of this workflow's statistical lines on ``account``, read from the sandbox's tables."""
+    refs = {
+        b["RECORDNO"]: b["REFERENCENO"]
+        for b in sb.intacct.records(NP, "GLBATCH")
+        if (b["REFERENCENO"] or "").startswith("kpi|")
+    }
+    return sum(
+        (
+            Decimal(line["TRX_AMOUNT"]) * int(line["TR_TYPE"])
+            for line in sb.intacct.records(NP, "GLENTRY")
+            if line["BATCHNO"] in refs and line["ACCOUNTNO"] == account
+        ),
+        Decimal(0),
+    )
+
+
+def test_a_lost_state_file_posts_the_books_difference_not_the_ledgers(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    kpi.post_changes(ia, kpi.changes(totals({"donors": [5]})), state=SQLiteStateStore(":memory:"))
+    assert net_held(sb, "9000") == 5
+    # The state file is gone: no ledger, no recorded totals. The next day's KPI is 7, which
+    # the changes against an empty history call an opening of 7; the books hold 5: post +2.
+    fresh = SQLiteStateStore(":memory:")
+    day2 = totals({"donors": [7]}, start=DAY + dt.timedelta(days=1))
+    report = kpi.post_changes(ia, kpi.changes(day2), state=fresh, accounts=ACCOUNTS)
+    row = report.to_frame().iloc[0]
+    assert (row["status"], row["tr_type"], row["amount"], row["held"]) == ("posted", 1, 2, 5)
+    assert net_held(sb, "9000") == 7 and report.done
+    assert kpi.check_holdings(ia, {"donors": Decimal(7)}, accounts=ACCOUNTS).ok
+
+
+def test_an_old_backup_restored_converges_on_the_books(sb: sandbox.Sandbox, tmp_path: Any) -> None:
+    import shutil
+
+    ia = sb.intacct_client()
+    path = tmp_path / "state.sqlite"
+    state = SQLiteStateStore(str(path))
+    first = totals({"donors": [9]})
+    kpi.post_changes(ia, kpi.changes(first), state=state, accounts=ACCOUNTS)
+    kpi.record_totals(first, state=state)
+    state.close()
+    shutil.copy(path, tmp_path / "backup.sqlite")
+    state = SQLiteStateStore(str(path))
+    second = totals({"donors": [11]}, start=DAY + dt.timedelta(days=1))
+    kpi.post_changes(
+        ia, kpi.changes(second, kpi.recorded_totals(state=state)), state=state, accounts=ACCOUNTS
+    )
+    state.close()
+    assert net_held(sb, "9000") == 11
+    # The backup (which knows only day 1 = 9) is restored; day 3 is 9 again. Against the
+    # restored history that is no change, but the books hold 11: post -2.
+    restored = SQLiteStateStore(str(tmp_path / "backup.sqlite"))
+    third = totals({"donors": [9]}, start=DAY + dt.timedelta(days=2))
+    chg = kpi.changes(third, kpi.recorded_totals(state=restored))
+    assert chg["change"].tolist() == [0]
+    report = kpi.post_changes(ia, chg, state=restored, accounts=ACCOUNTS)
+    row = report.to_frame().iloc[0]
+    assert (row["status"], row["tr_type"], row["amount"], row["held"]) == ("posted", -1, 2, 11)
+    assert net_held(sb, "9000") == 9
+    again = kpi.post_changes(ia, chg, state=restored, accounts=ACCOUNTS)
+    assert again.new_entries == 0 and again.done
+    restored.close()
+
+
+def test_two_hosts_with_two_state_files_post_each_change_once(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    host_a, host_b = SQLiteStateStore(":memory:"), SQLiteStateStore(":memory:")
+    series = [5, 7, 6, 6, 10]
+    for i, value in enumerate(series):
+        day = totals({"donors": [value]}, start=DAY + dt.timedelta(days=i))
+        for state in (host_a, host_b) if i % 2 == 0 else (host_b, host_a):
+            kpi.post_changes(ia, kpi.changes(day, kpi.recorded_totals(state=state)), state=state)
+            kpi.record_totals(day, state=state)
+        assert net_held(sb, "9000") == value
+    assert all(n == 1 for n in ours(sb).values())
+    assert kpi.check_holdings(ia, {"donors": Decimal(10)}, accounts=ACCOUNTS).ok
+
+
+def test_books_are_read_in_a_handful_of_requests(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    days = totals({"donors": list(range(100, 160)), "active_donors": list(range(60, 0, -1))})
+    kpi.post_changes(ia, kpi.changes(days), state=state, accounts=ACCOUNTS)
+    calls: list[str] = []
+    real_query = ia.query
+
+    def counting(obj: str, **options: Any) -> pd.DataFrame:
+        calls.append(obj)
+        return real_query(obj, **options)
+
+    monkeypatch.setattr(ia, "query", counting)
+    rerun = kpi.post_changes(ia, kpi.changes(days), state=state, accounts=ACCOUNTS)
+    assert rerun.new_entries == 0 and rerun.done
+    # 120 entries: one GLBATCH read and one GLENTRY read, whatever the number of days.
+    assert calls == ["GLBATCH", "GLENTRY"]
+
+
+def test_a_failed_posting_is_not_done(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    report = kpi.post_changes(
+        ia, kpi.changes(totals({"donors": [3]})), state=state, accounts={"donors": "NOPE"}
+    )
+    # Refused by the preflight (no such statistical account), never sent.
+    assert list(report.to_frame()["status"]) == ["skipped"] and not report.done
+
+
+def test_holdings_drift_is_not_done_and_the_next_post_corrects_it(sb: sandbox.Sandbox) -> None:
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    day_totals = totals({"donors": [30]})
+    kpi.post_changes(ia, kpi.changes(day_totals), state=state, accounts=ACCOUNTS)
+    manual = JournalEntry(
+        key="manual",
+        journal="STAT",
+        batch_date=DAY,
+        title="hand-keyed",
+        reference_no="kpi|donors|manual",
+        statistical=True,
+        lines=[JournalLine(account_no="9000", amount=Decimal(5), tr_type=1)],
+    )
+    assert ia.create("GLBATCH", [manual])["done"].all()
+    drifting = kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS, raise_on_drift=False)
+    assert not drifting.done and "NOT DONE" in drifting.summary()
+    # The books hold 35 for a KPI of 30: the next post run sends -5 and the holdings match.
+    report = kpi.post_changes(ia, kpi.changes(day_totals), state=state, accounts=ACCOUNTS)
+    row = report.to_frame().iloc[0]
+    assert (row["status"], row["tr_type"], row["amount"], row["held"]) == ("posted", -1, 5, 35)
+    assert report.done and kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS).done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
@@ -15,12 +16,6 @@ from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.state import SQLiteStateStore
 
 CO = sandbox.COMPANIES["itservices"]
-
-
-@pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def _counts(sb: sandbox.Sandbox) -> dict[str, int]:
 def _baseline(sf: SalesforceClient, ia: IntacctClient) -> tuple[SQLiteStateStore, sync.MastersPlan]:
     state = SQLiteStateStore(":memory:")
     plan = sync.plan_masters(sf, ia, state)
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     return state, plan
 
 
@@ -60,7 +55,7 @@ def test_baseline_reports_duplicates_within_each_system_and_writes_nothing_for_t
     dups = frame[frame["action"] == "duplicate"]
     assert set(dups["intacct_id"].dropna()) == {"C1001", "C1002", "C1003", "C1004"}
     assert set(dups["name"]) >= {"Northwind Traders, Inc.", "Globex Corp.", "Globex Corporation"}
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     # Nothing is created for a record waiting for a decision, on either side.
     assert sb.intacct.count(CO, "CUSTOMER", {"NAME": "Northwind Traders, Inc."}) == 0
     assert sb.intacct.count(CO, "CUSTOMER", {"NAME": "Globex Corp."}) == 0
@@ -81,7 +76,7 @@ def test_decide_distinct_releases_a_duplicate(
     plan = sync.plan_masters(sf, ia, state)
     created = plan.to_frame().query("action == 'create' and target == 'salesforce'")
     assert list(created["intacct_id"]) == ["C1001"]
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     assert sb.salesforce.count("Account", "Intacct_Customer_ID__c = 'C1001'") == 1
 
 
@@ -97,8 +92,8 @@ def test_rerun_writes_nothing_and_counts_stay(
     run = sync.sync_order_to_cash(sf, ia, state)
     assert run.masters.writes == []
     assert run.orders is not None and run.orders.ready == []
-    assert run.invoices is not None and run.invoices.upserts == []
-    assert run.invoices.account_updates == []
+    assert run.invoices is not None and run.invoices.upserts == ()
+    assert run.invoices.account_updates == ()
     assert _counts(sb) == before
     assert sb.intacct.stats.records_written == written
     assert not {"collections", "sobject_patch", "sobject_create"} & set(
@@ -112,13 +107,13 @@ def test_conflict_last_modified_salesforce_wins(
     sf, ia = clients
     state, _ = _baseline(sf, ia)
     account = sb.salesforce.rows("Account", "Intacct_Customer_ID__c = 'C1005'")[0]
-    ia.update([{"CUSTOMERID": "C1005", "DISPLAYCONTACT.PHONE1": "111-INTACCT"}], object="CUSTOMER")
+    ia.update("CUSTOMER", [{"CUSTOMERID": "C1005", "DISPLAYCONTACT.PHONE1": "111-INTACCT"}])
     time.sleep(1.1)  # Intacct stamps whole seconds
     sf.update("Account", [{"Id": account["Id"], "Phone": "222-SALESFORCE"}])
     plan = sync.plan_masters(sf, ia, state)
     conflicts = plan.to_frame().query("action == 'conflict'")
-    assert len(conflicts) == 1 and "salesforce wins" in conflicts["reason"].iloc[0]
-    plan.apply()
+    assert len(conflicts) == 1 and "Salesforce wins" in conflicts["reason"].iloc[0]
+    sync.apply_masters(plan, sf, ia, state)
     row = sb.intacct.records(CO, "CUSTOMER")
     phone = next(r for r in row if r["CUSTOMERID"] == "C1005")["DISPLAYCONTACT.PHONE1"]
     assert phone == "222-SALESFORCE"
@@ -133,12 +128,10 @@ def test_conflict_system_of_record_intacct_wins(
     config = sync.MastersConfig(conflict=sync.ConflictRule(mode="system_of_record"))
     account = sb.salesforce.rows("Account", "Intacct_Customer_ID__c = 'C1006'")[0]
     sf.update("Account", [{"Id": account["Id"], "BillingCity": "Boulder"}])
-    ia.update(
-        [{"CUSTOMERID": "C1006", "DISPLAYCONTACT.MAILADDRESS.CITY": "Aurora"}], object="CUSTOMER"
-    )
+    ia.update("CUSTOMER", [{"CUSTOMERID": "C1006", "DISPLAYCONTACT.MAILADDRESS.CITY": "Aurora"}])
     plan = sync.plan_masters(sf, ia, state, config)
-    assert "intacct wins" in plan.to_frame().query("action == 'conflict'")["reason"].iloc[0]
-    plan.apply()
+    assert "Intacct wins" in plan.to_frame().query("action == 'conflict'")["reason"].iloc[0]
+    sync.apply_masters(plan, sf, ia, state)
     assert sb.salesforce.rows("Account", f"Id = '{account['Id']}'")[0]["BillingCity"] == "Aurora"
 
 
@@ -147,10 +140,10 @@ def test_one_sided_change_flows_without_conflict(
 ) -> None:
     sf, ia = clients
     state, _ = _baseline(sf, ia)
-    ia.update([{"ITEMID": "SVC-PM", "BASEPRICE": "160.00"}], object="ITEM")
+    ia.update("ITEM", [{"ITEMID": "SVC-PM", "BASEPRICE": "160.00"}])
     plan = sync.plan_masters(sf, ia, state)
     assert plan.to_frame().query("action == 'conflict'").empty
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     product = sb.salesforce.rows("Product2", "Intacct_Item_ID__c = 'SVC-PM'")[0]
     entry = sb.salesforce.rows("PricebookEntry", f"Product2Id = '{product['Id']}'")[0]
     assert str(entry["UnitPrice"]) in ("160", "160.0", "160.00")
@@ -165,11 +158,11 @@ def test_soft_delete_salesforce_to_intacct(
     account = sb.salesforce.rows("Account", "Intacct_Customer_ID__c = 'C-1004'")[0]
     sf.update("Account", [{"Id": account["Id"], "Is_Deleted__c": True}])
     product = sb.salesforce.rows("Product2", "Intacct_Item_ID__c = 'HW-100'")[0]
-    sf.delete([product["Id"]])  # to the recycle bin: still read with queryAll
+    sf.delete("Product2", [product["Id"]])  # to the recycle bin: still read with queryAll
     plan = sync.plan_masters(sf, ia, state)
     deactivations = plan.to_frame().query("action == 'deactivate'")
     assert set(deactivations["intacct_id"]) == {"C-1004", "HW-100"}
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     records = {r["CUSTOMERID"]: r for r in sb.intacct.records(CO, "CUSTOMER")}
     items = {r["ITEMID"]: r for r in sb.intacct.records(CO, "ITEM")}
     assert records["C-1004"]["STATUS"] == "inactive"
@@ -183,10 +176,10 @@ def test_soft_delete_intacct_to_salesforce(
 ) -> None:
     sf, ia = clients
     state, _ = _baseline(sf, ia)
-    ia.update([{"CUSTOMERID": "C1007", "STATUS": "inactive"}], object="CUSTOMER")
+    ia.update("CUSTOMER", [{"CUSTOMERID": "C1007", "STATUS": "inactive"}])
     plan = sync.plan_masters(sf, ia, state)
     assert list(plan.to_frame().query("action == 'deactivate'")["target"]) == ["salesforce"]
-    plan.apply()
+    sync.apply_masters(plan, sf, ia, state)
     account = sb.salesforce.rows("Account", "Intacct_Customer_ID__c = 'C1007'")[0]
     assert account["Is_Deleted__c"] is True or account["Is_Deleted__c"] == 1
     assert sb.salesforce.count("Account", "Intacct_Customer_ID__c = 'C1007'") == 1
@@ -207,10 +200,10 @@ def test_crash_mid_apply_then_rerun_duplicates_nothing(sb: sandbox.Sandbox, syst
         sb.intacct_client("itservices", retry=NO_RETRY) as ia,
         pytest.raises(IncompleteWriteError),
     ):
-        sync.plan_masters(sf, ia, state).apply()
+        sync.apply_masters(sync.plan_masters(sf, ia, state), sf, ia, state)
     faults.drop_after_commit_rate = 0.0
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        sync.plan_masters(sf, ia, state).apply()
+        sync.apply_masters(sync.plan_masters(sf, ia, state), sf, ia, state)
         assert sync.plan_masters(sf, ia, state).writes == []
     assert _counts(sb) == expected
 
@@ -228,3 +221,52 @@ def test_mapping_is_data_with_custom_fields() -> None:
     )
     names = [f.salesforce for f in mapping.fields]
     assert "Phone" not in names and names[-1] == "AccountNumber"
+
+
+def test_undecided_duplicates_are_a_report_status_not_an_exception(
+    clients: tuple[SalesforceClient, IntacctClient],
+) -> None:
+    sf, ia = clients
+    state = SQLiteStateStore(":memory:")
+    report = sync.apply_masters(sync.plan_masters(sf, ia, state), sf, ia, state)
+    assert report.ok and report.status == "needs_attention"
+    assert {c.intacct_id for c in report.needs_decision} >= {"C1001", "C1002", "C1003", "C1004"}
+    assert "wait for a decision" in report.reason
+    # The pending rows are stored by the apply (the plan writes nothing), for incremental runs.
+    stored = state.get_value("o2c.masters.pending", "Account")
+    assert {r["intacct_id"] for r in stored} >= {"C1001", "C1002", "C1003", "C1004"}
+    assert len(sync.plan_masters(sf, ia, state).needs_decision()) == len(report.needs_decision)
+
+
+def test_plan_writes_nothing_to_the_state_store(
+    clients: tuple[SalesforceClient, IntacctClient],
+) -> None:
+    sf, ia = clients
+    state = SQLiteStateStore(":memory:")
+    sync.plan_masters(sf, ia, state)
+    assert state.id_map("Account") == [] and state.values("o2c.masters.pending") == {}
+    assert state.get_watermark("o2c.masters.Account.intacct") is None
+
+
+def test_whenmodified_in_the_repeated_hour_syncs_masters_and_invoices(
+    sb: sandbox.Sandbox, clients: tuple[SalesforceClient, IntacctClient]
+) -> None:
+    from intacct_sync.sandbox.intacct.schema import OBJECTS
+
+    sf, ia = clients
+    store = sb.intacct.store
+    with store.lock:
+        store.begin()
+        for name in ("CUSTOMER", "ARINVOICE"):
+            for row in sb.intacct.records(CO, name):
+                store.update(
+                    CO, OBJECTS[name], int(row["RECORDNO"]), {"WHENMODIFIED": "11/01/2026 01:30:00"}
+                )
+        store.commit()
+    state = SQLiteStateStore(":memory:")
+    config = sync.MastersConfig(intacct_timezone="America/New_York")
+    sync.apply_masters(sync.plan_masters(sf, ia, state, config), sf, ia, state)
+    earlier = dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC)  # 01:30 EDT, not 01:30 EST
+    assert state.get_watermark("o2c.masters.Account.intacct") == earlier
+    invoices = sync.plan_invoices(sf, ia, state, intacct_timezone="America/New_York")
+    assert invoices.watermark == earlier

@@ -7,30 +7,25 @@ import datetime as dt
 import importlib.util
 import io
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from intacct_sync import sandbox, sync
 from intacct_sync._http.retry import NO_RETRY
 from intacct_sync.cli import o2c as cli_o2c
 from intacct_sync.errors import IncompleteWriteError
+from intacct_sync.posting import engine
 from intacct_sync.state import SQLiteStateStore
 
 CO = sandbox.COMPANIES["itservices"]
 
 
-@pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
-
-
 def _masters(sb: sandbox.Sandbox, state: SQLiteStateStore) -> None:
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        sync.plan_masters(sf, ia, state).apply()
+        sync.apply_masters(sync.plan_masters(sf, ia, state), sf, ia, state)
 
 
 def test_bad_opportunities_are_rejected_with_the_reason(sb: sandbox.Sandbox) -> None:
@@ -43,7 +38,7 @@ def test_bad_opportunities_are_rejected_with_the_reason(sb: sandbox.Sandbox) -> 
     assert len(rejected) == 3
     assert "does not equal the sum of its lines' TotalPrice" in reasons
     assert "(difference 500" in reasons
-    assert "line(s) without a product: Custom work (no product)" in reasons
+    assert "line without a product: Custom work (no product)" in reasons
     assert "the opportunity has no line items" in reasons
     # the three with an Intacct document id already are not taken again
     assert len(plan.rows) == 15
@@ -53,9 +48,8 @@ def test_orders_created_once_written_back_and_recorded(sb: sandbox.Sandbox) -> N
     state = SQLiteStateStore(":memory:")
     _masters(sb, state)
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        plan = sync.plan_orders(sf, ia, state).apply()
-        assert plan.applied is not None
-        done = [r for r in plan.applied if r.status == "done"]
+        report = sync.apply_orders(sync.plan_orders(sf, ia, state), ia, sf, state)
+        done = [r for r in report.rows if r.status == "posted"]
         assert len(done) == 12
         assert sb.intacct.count(CO, "SODOCUMENT") == 6 + 12
         first = done[0]
@@ -71,7 +65,7 @@ def test_orders_created_once_written_back_and_recorded(sb: sandbox.Sandbox) -> N
         assert doc["REFERENCENO"] == first.opportunity_id
         again = sync.plan_orders(sf, ia, state)
         assert again.ready == []
-        again.apply()
+        sync.apply_orders(again, ia, sf, state)
     assert sb.intacct.count(CO, "SODOCUMENT") == 18
 
 
@@ -80,9 +74,8 @@ def test_straight_to_invoice_mode_uses_the_configured_definition(sb: sandbox.San
     _masters(sb, state)
     config = sync.OrdersConfig(transaction_type="Sales Invoice")
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        plan = sync.plan_orders(sf, ia, state, config).apply()
-    assert plan.applied is not None
-    docs = [r.document_id for r in plan.applied if r.status == "done"]
+        report = sync.apply_orders(sync.plan_orders(sf, ia, state, config), ia, sf, state)
+    docs = [r.document_id for r in report.rows if r.status == "posted"]
     assert docs and all(str(d).startswith("Sales Invoice-") for d in docs)
 
 
@@ -95,7 +88,10 @@ def test_blocked_when_the_customer_is_not_in_intacct(sb: sandbox.Sandbox) -> Non
     assert plan.ready == []
 
 
-def test_crash_while_creating_orders_then_rerun(sb: sandbox.Sandbox) -> None:
+def test_crash_while_creating_orders_then_rerun(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RECOVERY_ROUNDS", 0)  # the stop reaches the run
     state = SQLiteStateStore(":memory:")
     _masters(sb, state)
     sb.intacct.faults.drop_after_commit_rate = 1.0
@@ -104,18 +100,62 @@ def test_crash_while_creating_orders_then_rerun(sb: sandbox.Sandbox) -> None:
         sb.intacct_client("itservices", retry=NO_RETRY) as ia,
         pytest.raises(IncompleteWriteError),
     ):
-        sync.plan_orders(sf, ia, state).apply()
+        sync.apply_orders(sync.plan_orders(sf, ia, state), ia, sf, state)
     pending = list(state.iter_ledger("orders", "pending"))
     assert len(pending) == 12
     sb.intacct.faults.drop_after_commit_rate = 0.0
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        plan = sync.plan_orders(sf, ia, state).apply()
-    assert plan.applied is not None
-    assert sum(r.status == "done" for r in plan.applied) == 12
+        report = sync.apply_orders(sync.plan_orders(sf, ia, state), ia, sf, state)
+    assert sum(r.status == "posted" for r in report.rows) == 12
     assert sb.intacct.count(CO, "SODOCUMENT") == 18  # nothing twice
     assert (
         sb.salesforce.count("Opportunity", "Intacct_Document_ID__c LIKE 'Sales Order-SO0%'") == 12
     )
+
+
+def test_crash_while_creating_orders_then_rerun_without_gateway_memory(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "RECOVERY_ROUNDS", 0)  # the stop reaches the run
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    sb.intacct.forget_control_ids = True  # only the look in the books stands between a rerun
+    sb.intacct.faults.drop_after_commit_rate = 1.0  # and a second copy of every order
+    with (
+        sb.salesforce_client() as sf,
+        sb.intacct_client("itservices", retry=NO_RETRY) as ia,
+        pytest.raises(IncompleteWriteError) as info,
+    ):
+        sync.apply_orders(sync.plan_orders(sf, ia, state), ia, sf, state)
+    assert set(info.value.outcomes["status"]) >= {"pending"}
+    sb.intacct.faults.drop_after_commit_rate = 0.0
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        report = sync.apply_orders(sync.plan_orders(sf, ia, state), ia, sf, state)
+    assert sum(r.status == "posted" for r in report.rows) == 12
+    assert sb.intacct.count(CO, "SODOCUMENT") == 18  # nothing twice
+    docs = {r.document_id for r in report.rows if r.status == "posted"}
+    assert len(docs) == 12 and all(str(d).startswith("Sales Order-") for d in docs)
+
+
+def test_a_changed_sales_order_is_drift_not_a_second_order(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state)
+        first = plan.ready[0]
+        assert first.order is not None
+        sync.apply_orders(sync.OrdersPlan(config=plan.config, rows=(first,)), ia, sf, state)
+        line = first.order.lines[0]
+        changed_order = attrs.evolve(
+            first.order, lines=[attrs.evolve(line, quantity=line.quantity + 1)]
+        )
+        changed = attrs.evolve(first, status="done", order=changed_order)
+        report = sync.apply_orders(
+            sync.OrdersPlan(config=plan.config, rows=(changed,)), ia, sf, state
+        )
+    (row,) = report.rows
+    assert row.status == "drift" and "nothing was sent" in row.reason
+    assert sb.intacct.count(CO, "SODOCUMENT") == 6 + 1
 
 
 def test_invoices_and_aging_back_to_the_crm(sb: sandbox.Sandbox) -> None:
@@ -123,10 +163,11 @@ def test_invoices_and_aging_back_to_the_crm(sb: sandbox.Sandbox) -> None:
     _masters(sb, state)
     today = dt.datetime.now(dt.UTC).date()
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
-        plan = sync.plan_invoices(sf, ia, state, today=today).apply()
+        plan = sync.plan_invoices(sf, ia, state, today=today)
+        sync.apply_invoices(plan, sf, state)
         invoices = ia.read_by_query("ARINVOICE")
         again = sync.plan_invoices(sf, ia, state, today=today)
-    assert again.upserts == [] and again.account_updates == []
+    assert again.upserts == () and again.account_updates == ()
     linked = {r["Invoice_Number__c"]: r for r in sb.salesforce.rows("Intacct_Invoice__c")}
     assert len(linked) == len(plan.upserts) > 40
     inv = next(

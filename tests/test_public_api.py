@@ -46,9 +46,13 @@ EXPECTED_ALL = [
 ERROR_TREE = {
     "IntacctSyncError": "Exception",
     "ConfigError": "IntacctSyncError",
+    "UnsafeUrlError": "ConfigError",  # also a ProtocolError (docs/errors.md)
     "TransportError": "IntacctSyncError",
     "RequestTimeout": "TransportError",
+    "DeadlineExceeded": "RequestTimeout",
+    "GovernorTimeout": "TransportError",
     "ProtocolError": "IntacctSyncError",
+    "ResponseTooLarge": "ProtocolError",
     "ApiError": "IntacctSyncError",
     "IntacctError": "ApiError",
     "ControlError": "IntacctError",
@@ -56,10 +60,13 @@ ERROR_TREE = {
     "FunctionError": "IntacctError",
     "SalesforceError": "ApiError",
     "SalesforceAuthenticationError": "SalesforceError",
+    "SalesforceLimitError": "SalesforceError",
     "InputError": "IntacctSyncError",
     "ValidationError": "IntacctSyncError",
     "IncompleteWriteError": "IntacctSyncError",
     "StateError": "IntacctSyncError",
+    "LeaseHeldError": "StateError",
+    "LeaseLostError": "StateError",
 }
 
 
@@ -101,16 +108,16 @@ def test_intacct_subpackage_exposes_the_client_and_outcome_columns() -> None:
     # docs/intacct.md, "The outcome frame"
     assert list(intacct_sync.intacct.OUTCOME_COLUMNS) == [
         "row",
-        "object",
         "key",
-        "function",
-        "control_id",
+        "id",
         "status",
         "done",
-        "RECORDNO",
-        "id",
         "errors",
-        "errornos",
+        "error_codes",
+        "object",
+        "function",
+        "control_id",
+        "RECORDNO",
     ]
 
 

@@ -316,7 +316,6 @@ def test_non_idempotent_call_is_retried_when_the_request_was_never_sent() -> Non
     [
         TransportError("connection reset", request_sent=True),
         RequestTimeout("no answer"),
-        ControlError("throttled", should_retry=True),
         retryable(),
     ],
 )
@@ -325,6 +324,29 @@ def test_non_idempotent_call_is_not_retried_once_the_request_may_have_arrived(
 ) -> None:
     script = Script([error])
     with pytest.raises(type(error)):
+        run(script, RetryPolicy(max_retries=5), idempotent=False)
+    assert script.calls == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ControlError("throttled", should_retry=True),  # the control block refused it whole
+        ProtocolError("HTML page", http_status=429, should_retry=True),  # refused before processing
+    ],
+)
+def test_non_idempotent_call_is_retried_when_the_answer_proves_nothing_ran(
+    error: IntacctSyncError,
+) -> None:
+    # intacct-api.md §3: a control-level refusal runs no function; §13.7: GW-0010 is HTTP 429.
+    script = Script([error])
+    result, _ = run(script, RetryPolicy(max_retries=2, jitter=False), idempotent=False)
+    assert result == "ok" and script.calls == 2
+
+
+def test_non_idempotent_call_is_not_retried_after_a_refusal_that_does_not_say_nothing_ran() -> None:
+    script = Script([ControlError("bad sender", should_retry=False)])
+    with pytest.raises(ControlError):
         run(script, RetryPolicy(max_retries=5), idempotent=False)
     assert script.calls == 1
 

@@ -16,7 +16,7 @@ import concurrent.futures
 import datetime as dt
 import threading
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,8 +113,8 @@ def _intacct(body: bytes, status: int = 200) -> tuple[IntacctClient, MockTranspo
         transport=transport,
         retry=FAST,
         typed=False,
+        sleep=lambda seconds: None,
     )
-    client._sleep = lambda seconds: None
     return client, transport
 
 
@@ -315,12 +315,6 @@ class _Recording(RequestsTransport):
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(SCHEMA), parser=safe_parser()))
 
@@ -340,11 +334,11 @@ def _validate_writes(bodies: list[bytes], schema: etree.XMLSchema) -> int:
 
 
 def test_hostile_text_in_every_journal_entry_field_is_stored_verbatim(
-    sb: sandbox.Sandbox, schema: etree.XMLSchema
+    shared_sb: sandbox.Sandbox, schema: etree.XMLSchema
 ) -> None:
     transport = _Recording()
-    ia = sb.intacct_client(transport=transport, retry=FAST)
-    before = sb.intacct.count(NONPROFIT, "GLBATCH")
+    ia = shared_sb.intacct_client(transport=transport, retry=FAST)
+    before = shared_sb.intacct.count(NONPROFIT, "GLBATCH")
     entry = JournalEntry(
         key=HOSTILE,
         journal="GJ",
@@ -357,22 +351,26 @@ def test_hostile_text_in_every_journal_entry_field_is_stored_verbatim(
             JournalLine(account_no="4000", amount=Decimal("12.34"), tr_type=-1, memo=HOSTILE),
         ],
     )
-    outcome = ia.create([entry])
-    assert outcome["status"].tolist() == ["success"]
-    assert sb.intacct.count(NONPROFIT, "GLBATCH") == before + 1
+    outcome = ia.create("GLBATCH", [entry])
+    assert outcome["status"].tolist() == ["created"]
+    assert shared_sb.intacct.count(NONPROFIT, "GLBATCH") == before + 1
     record_no = str(outcome["RECORDNO"].iloc[0])
-    stored = next(r for r in sb.intacct.records(NONPROFIT, "GLBATCH") if r["RECORDNO"] == record_no)
+    stored = next(
+        r for r in shared_sb.intacct.records(NONPROFIT, "GLBATCH") if r["RECORDNO"] == record_no
+    )
     assert (stored["BATCH_TITLE"], stored["REFERENCENO"], stored["HISTORY_COMMENT"]) == (
         HOSTILE,
         HOSTILE,
         HOSTILE,
     )
-    lines = [r for r in sb.intacct.records(NONPROFIT, "GLENTRY") if r["BATCHNO"] == record_no]
+    lines = [
+        r for r in shared_sb.intacct.records(NONPROFIT, "GLENTRY") if r["BATCHNO"] == record_no
+    ]
     assert [r["DESCRIPTION"] for r in lines] == [HOSTILE, HOSTILE]
     # The client reads it back exactly too, and a replay is refused by the same control id.
     read = ia.read("GLBATCH", [int(record_no)], fields=["BATCH_TITLE", "REFERENCENO"])
     assert (read["BATCH_TITLE"].iloc[0], read["REFERENCENO"].iloc[0]) == (HOSTILE, HOSTILE)
-    assert ia.create([entry])["status"].tolist() == ["duplicate"]
+    assert ia.create("GLBATCH", [entry])["status"].tolist() == ["already_done"]
     assert _validate_writes(transport.bodies, schema) == 2
     ia.close()
     transport.close()
@@ -380,10 +378,10 @@ def test_hostile_text_in_every_journal_entry_field_is_stored_verbatim(
 
 @pytest.mark.parametrize("field", ["account_no", "location", "department", "class_id", "journal"])
 def test_hostile_text_in_a_reference_field_fails_alone_and_names_the_value(
-    sb: sandbox.Sandbox, field: str
+    shared_sb: sandbox.Sandbox, field: str
 ) -> None:
-    ia = sb.intacct_client(retry=FAST)
-    before = sb.intacct.count(NONPROFIT, "GLBATCH")
+    ia = shared_sb.intacct_client(retry=FAST)
+    before = shared_sb.intacct.count(NONPROFIT, "GLBATCH")
     line: dict[str, Any] = {"account_no": "1000", field: HOSTILE} if field != "journal" else {}
     entry = JournalEntry(
         key=f"hostile-ref-{field}",
@@ -395,21 +393,21 @@ def test_hostile_text_in_a_reference_field_fails_alone_and_names_the_value(
             JournalLine(account_no="4000", amount=Decimal(1), tr_type=-1),
         ],
     )
-    outcome = ia.create([entry])
-    assert outcome["status"].tolist() == ["failure"]
+    outcome = ia.create("GLBATCH", [entry])
+    assert outcome["status"].tolist() == ["failed"]
     # The gateway's message quotes the value as data (it may shorten a long one, and the
     # client decodes HTML entities in messages, so compare the start).
     errors = str(outcome["errors"].iloc[0])
     assert HOSTILE[:60] in errors, errors
-    assert sb.intacct.count(NONPROFIT, "GLBATCH") == before
+    assert shared_sb.intacct.count(NONPROFIT, "GLBATCH") == before
     ia.close()
 
 
 def test_hostile_text_in_every_customer_field_is_stored_verbatim(
-    sb: sandbox.Sandbox, schema: etree.XMLSchema
+    shared_sb: sandbox.Sandbox, schema: etree.XMLSchema
 ) -> None:
     transport = _Recording()
-    ia = sb.intacct_client("itservices", transport=transport, retry=FAST)
+    ia = shared_sb.intacct_client("itservices", transport=transport, retry=FAST)
     customer_id = "C-" + HOSTILE.replace(",", "")  # readByName keys cannot hold commas
     customer = Customer(
         customer_id=customer_id,
@@ -422,10 +420,12 @@ def test_hostile_text_in_every_customer_field_is_stored_verbatim(
         zip=HOSTILE,
         country=HOSTILE,
     )
-    outcome = ia.create([customer])
-    assert outcome["status"].tolist() == ["success"], outcome["errors"].tolist()
+    outcome = ia.create("CUSTOMER", [customer])
+    assert outcome["status"].tolist() == ["created"], outcome["errors"].tolist()
     stored = next(
-        r for r in sb.intacct.records(ITSERVICES, "CUSTOMER") if r["CUSTOMERID"] == customer_id
+        r
+        for r in shared_sb.intacct.records(ITSERVICES, "CUSTOMER")
+        if r["CUSTOMERID"] == customer_id
     )
     for field in (
         "NAME",
@@ -449,12 +449,12 @@ def test_hostile_text_in_every_customer_field_is_stored_verbatim(
 
 
 def test_hostile_text_in_every_sales_order_field_is_stored_verbatim(
-    sb: sandbox.Sandbox, schema: etree.XMLSchema
+    shared_sb: sandbox.Sandbox, schema: etree.XMLSchema
 ) -> None:
     transport = _Recording()
-    ia = sb.intacct_client("itservices", transport=transport, retry=FAST)
-    customer = sb.intacct.records(ITSERVICES, "CUSTOMER")[0]["CUSTOMERID"]
-    item = sb.intacct.records(ITSERVICES, "ITEM")[0]["ITEMID"]
+    ia = shared_sb.intacct_client("itservices", transport=transport, retry=FAST)
+    customer = shared_sb.intacct.records(ITSERVICES, "CUSTOMER")[0]["CUSTOMERID"]
+    item = shared_sb.intacct.records(ITSERVICES, "ITEM")[0]["ITEMID"]
     order = SalesOrder(
         key=HOSTILE,
         customer_id=customer,
@@ -472,12 +472,16 @@ def test_hostile_text_in_every_sales_order_field_is_stored_verbatim(
         ],
     )
     outcome = ia.create_sales_orders([order])
-    assert outcome["status"].tolist() == ["success"], outcome["errors"].tolist()
+    assert outcome["status"].tolist() == ["created"], outcome["errors"].tolist()
     doc_id = str(outcome["id"].iloc[0])
-    stored = next(r for r in sb.intacct.records(ITSERVICES, "SODOCUMENT") if r["DOCID"] == doc_id)
+    stored = next(
+        r for r in shared_sb.intacct.records(ITSERVICES, "SODOCUMENT") if r["DOCID"] == doc_id
+    )
     assert (stored["REFERENCENO"], stored["MESSAGE"]) == (HOSTILE, HOSTILE)
     lines = [
-        r for r in sb.intacct.records(ITSERVICES, "SODOCUMENTENTRY") if r["DOCHDRID"] == doc_id
+        r
+        for r in shared_sb.intacct.records(ITSERVICES, "SODOCUMENTENTRY")
+        if r["DOCHDRID"] == doc_id
     ]
     assert [(r["ITEMDESC"], r["MEMO"]) for r in lines] == [(HOSTILE, HOSTILE)]
     assert _validate_writes(transport.bodies, schema) == 1
@@ -502,11 +506,11 @@ QUERY_VALUES = [
 ]
 
 
-def test_hostile_soql_values_select_exactly_the_row_they_name(sb: sandbox.Sandbox) -> None:
-    sf = sb.salesforce_client(retry=FAST)
+def test_hostile_soql_values_select_exactly_the_row_they_name(shared_sb: sandbox.Sandbox) -> None:
+    sf = shared_sb.salesforce_client(retry=FAST)
     created = sf.create("Account", [{"Name": value} for value in QUERY_VALUES])
-    assert created["success"].all(), created["errors"].tolist()
-    total = sb.salesforce.count("Account")
+    assert created["done"].all(), created["errors"].tolist()
+    total = shared_sb.salesforce.count("Account")
     for value in QUERY_VALUES:
         rows = sf.query(soql("SELECT Id, Name FROM Account WHERE Name = {}", value))
         assert rows["Name"].tolist() == [value], value
@@ -516,14 +520,14 @@ def test_hostile_soql_values_select_exactly_the_row_they_name(sb: sandbox.Sandbo
 
 
 def test_hostile_intacct_query_values_select_exactly_the_row_they_name(
-    sb: sandbox.Sandbox,
+    shared_sb: sandbox.Sandbox,
 ) -> None:
-    ia = sb.intacct_client(retry=FAST)
+    ia = shared_sb.intacct_client(retry=FAST)
     values = [v for v in QUERY_VALUES if "\t" not in v] + [HOSTILE]
     created = ia.create(
-        [ClassValue(class_id=f"HQ-{i:02d}", name=value) for i, value in enumerate(values)]
+        "CLASS", [ClassValue(class_id=f"HQ-{i:02d}", name=value) for i, value in enumerate(values)]
     )
-    assert created["status"].tolist() == ["success"] * len(values), created["errors"].tolist()
+    assert created["status"].tolist() == ["created"] * len(values), created["errors"].tolist()
     for i, value in enumerate(values):
         by_query = ia.read_by_query("CLASS", query_string("NAME = {}", value), fields=["CLASSID"])
         assert by_query["CLASSID"].tolist() == [f"HQ-{i:02d}"], value
@@ -614,7 +618,7 @@ def test_a_non_utf8_byte_deep_in_a_big_file_names_its_line(tmp_path: Path) -> No
 
 
 def test_thousands_of_rows_with_one_bad_one_post_nothing(
-    sb: sandbox.Sandbox, tmp_path: Path
+    shared_sb: sandbox.Sandbox, tmp_path: Path
 ) -> None:
     lines = [line for i in range(2500) for line in _balanced(f"BIG-{i}", day="2026-03-01")]
     bad = 2 + 1733 * 2  # the debit line of entry BIG-1733
@@ -625,11 +629,11 @@ def test_thousands_of_rows_with_one_bad_one_post_nothing(
     assert [(r.line, r.entry, r.field, r.value) for r in imported.issues.itertuples()] == [
         (bad, "BIG-1733", "debit", "10.0O")
     ]
-    ia = sb.intacct_client(retry=FAST)
+    ia = shared_sb.intacct_client(retry=FAST)
     state = SQLiteStateStore(":memory:")
-    before = sb.intacct.count(NONPROFIT, "GLBATCH")
+    before = shared_sb.intacct.count(NONPROFIT, "GLBATCH")
     with pytest.raises(ValidationError, match="nothing was posted"):
         journals.post_journal_lines(ia, imported, state)
-    assert sb.intacct.count(NONPROFIT, "GLBATCH") == before
+    assert shared_sb.intacct.count(NONPROFIT, "GLBATCH") == before
     assert state.ledger(journals.IMPORT_WORKFLOW) == []
     ia.close()

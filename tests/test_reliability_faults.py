@@ -13,7 +13,6 @@ import datetime as dt
 import importlib.util
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +20,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import HttpRequest, HttpResponse, RetryPolicy, Timeout, actions, sandbox
+from intacct_sync._http.governor import Governor
 from intacct_sync._http.transport import RequestsTransport
 from intacct_sync.errors import IntacctSyncError, TransportError
 from intacct_sync.intacct.models import JournalEntry
@@ -39,12 +39,6 @@ def _soak() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
 
 
 def _entry(key: str, amount: str = "10.00") -> JournalEntry:
@@ -121,7 +115,7 @@ def test_a_thousand_action_sync_posts_each_action_exactly_once_under_faults(
     assert sum(n for ref, n in per_reference.items() if ref.startswith("a03")) == 1189
     assert {e.status for e in state.ledger("actions")} == {"posted"}
     assert len(state.ledger("actions")) == 1189
-    # The faults did hit: some write answers were lost (replays refused as duplicates), some
+    # The faults did hit: some write answers were lost (found in the books on rerun), some
     # requests were throttled; the gateway executed each posting function once.
     assert stats.functions.get("create", 0) == 1189
     assert "ok" in runs
@@ -204,8 +198,8 @@ def test_session_expiry_between_batches_of_a_write_posts_each_entry_once(
     transport = _ExpireAfterWrites(sb, after=2)
     ia = sb.intacct_client(retry=FAST, batch_size=5, transport=transport)
     keys = [f"sess-{i:02d}" for i in range(20)]
-    outcomes = ia.create([_entry(k) for k in keys])
-    assert outcomes["status"].tolist() == ["success"] * 20
+    outcomes = ia.create("GLBATCH", [_entry(k) for k in keys])
+    assert outcomes["status"].tolist() == ["created"] * 20
     per_reference = sb.intacct.journal_entries_by_reference(COMPANY)
     assert [per_reference.get(k, 0) for k in keys] == [1] * 20
     # The third batch was refused for its session, then sent again after a new sign-in.
@@ -219,10 +213,10 @@ def test_session_expiry_mid_sync_with_lost_answers_still_posts_once(sb: sandbox.
     sb.intacct.faults.reseed(3)
     sb.intacct.faults.drop_after_commit_rate = 0.5
     keys = [f"sess-drop-{i:02d}" for i in range(12)]
-    outcomes = ia.create([_entry(k) for k in keys])
+    outcomes = ia.create("GLBATCH", [_entry(k) for k in keys])
     sb.intacct.faults.clear()
     assert outcomes["done"].all()
-    assert "duplicate" in set(outcomes["status"])
+    assert "already_done" in set(outcomes["status"])
     per_reference = sb.intacct.journal_entries_by_reference(COMPANY)
     assert [per_reference.get(k, 0) for k in keys] == [1] * 12
     transport.close()
@@ -239,8 +233,12 @@ def test_eight_threads_writing_through_one_client_past_the_concurrency_limit(
     gateway.max_concurrent = 2
     gateway.busy_wait = 0.005
     gateway.work_delay = 0.01  # hold each slot a little, so threads collide
+    # Without a governor (it would keep the threads within the limit): the gateway's refusal
+    # and the client's retry are what is tested here.
     ia = sb.intacct_client(
-        retry=RetryPolicy(max_retries=40, initial_delay=0.002, max_delay=0.02), batch_size=4
+        retry=RetryPolicy(max_retries=40, initial_delay=0.002, max_delay=0.02),
+        batch_size=4,
+        governor=Governor("intacct:ungoverned", None),
     )
     ia.read_by_name("GLACCOUNT", ["1000"])  # sign in once before the threads start
     results: dict[int, pd.DataFrame] = {}
@@ -248,7 +246,7 @@ def test_eight_threads_writing_through_one_client_past_the_concurrency_limit(
 
     def work(n: int) -> None:
         try:
-            results[n] = ia.create([_entry(f"par-{n}-{i}") for i in range(8)])
+            results[n] = ia.create("GLBATCH", [_entry(f"par-{n}-{i}") for i in range(8)])
         except BaseException as exc:
             errors.append(exc)
 
@@ -259,7 +257,7 @@ def test_eight_threads_writing_through_one_client_past_the_concurrency_limit(
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert errors == []
-    assert all(results[n]["status"].tolist() == ["success"] * 8 for n in range(8))
+    assert all(results[n]["status"].tolist() == ["created"] * 8 for n in range(8))
     per_reference = gateway.journal_entries_by_reference(COMPANY)
     assert [per_reference.get(f"par-{n}-{i}", 0) for n in range(8) for i in range(8)] == [1] * 64
     # The limit was hit and survived by retrying, not avoided.
@@ -278,16 +276,16 @@ def test_limit_a_transaction_rerun_after_a_lost_answer_reports_posted_rows_as_ab
     sb.intacct.faults.drop_after_commit_rate = 1.0
     entries = [_entry("tx-lost-a"), _entry("tx-lost-b")]
     with pytest.raises(IntacctSyncError):
-        ia.create(entries, transaction=True)
+        ia.create("GLBATCH", entries, transaction=True)
     sb.intacct.faults.clear()
-    again = ia.create(entries, transaction=True)
+    again = ia.create("GLBATCH", entries, transaction=True)
     # Both were committed by the first request; the replay of the first is refused, which
     # fails the transaction, so the second is reported aborted although it is in the books.
-    assert again["status"].tolist() == ["duplicate", "aborted"]
+    assert again["status"].tolist() == ["already_done", "aborted"]
     per_reference = sb.intacct.journal_entries_by_reference(COMPANY)
     assert (per_reference.get("tx-lost-a"), per_reference.get("tx-lost-b")) == (1, 1)
     # Without transaction=True the same rerun reports both done.
-    assert ia.create(entries)["status"].tolist() == ["duplicate", "duplicate"]
+    assert ia.create("GLBATCH", entries)["status"].tolist() == ["already_done", "already_done"]
     ia.close()
 
 
@@ -295,9 +293,9 @@ def test_limit_a_hard_deleted_entry_is_not_reposted_by_a_rerun(sb: sandbox.Sandb
     ia = sb.intacct_client(retry=FAST)
     state = SQLiteStateStore(":memory:")
     entry = _entry("deleted-then-rerun")
-    first = ia.create([entry])
+    first = ia.create("GLBATCH", [entry])
     record_no = int(first["RECORDNO"].iloc[0])
-    assert ia.delete("GLBATCH", [record_no])["status"].tolist() == ["success"]
+    assert ia.delete("GLBATCH", [record_no])["status"].tolist() == ["deleted"]
     # The gateway remembers the control id, so the same key is refused, not posted again;
     # the domain layer then finds no RECORDNO for it.
     from intacct_sync.actions.journals import _post_entries

@@ -225,14 +225,8 @@ _keys = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def ia(sb: sandbox.Sandbox) -> Iterator[IntacctClient]:
-    with sb.intacct_client(retry=FAST) as client:
+def ia(shared_sb: sandbox.Sandbox) -> Iterator[IntacctClient]:
+    with shared_sb.intacct_client(retry=FAST) as client:
         yield client
 
 
@@ -280,15 +274,15 @@ def _entry(debits: list[Decimal], credits: list[Decimal]) -> JournalEntry:
 )
 @given(sides=balanced_sides())
 def test_a_balanced_entry_has_no_imbalance_and_is_accepted(
-    sb: sandbox.Sandbox, ia: IntacctClient, sides: tuple[list[Decimal], list[Decimal]]
+    shared_sb: sandbox.Sandbox, ia: IntacctClient, sides: tuple[list[Decimal], list[Decimal]]
 ) -> None:
     debits, credits = sides
     entry = _entry(debits, credits)
     assert entry.imbalance == 0
     assert all(line.amount > 0 for line in entry.lines)
-    outcome = ia.create([entry])
-    assert outcome["status"].tolist() == ["success"], outcome["errors"].tolist()
-    assert sb.intacct.journal_entries_by_reference(COMPANY).get(entry.key) == 1
+    outcome = ia.create("GLBATCH", [entry])
+    assert outcome["status"].tolist() == ["created"], outcome["errors"].tolist()
+    assert shared_sb.intacct.journal_entries_by_reference(COMPANY).get(entry.key) == 1
 
 
 @settings(
@@ -300,7 +294,7 @@ def test_a_balanced_entry_has_no_imbalance_and_is_accepted(
     which=st.integers(min_value=0),
 )
 def test_an_unbalanced_entry_is_refused_and_nothing_is_stored(
-    sb: sandbox.Sandbox,
+    shared_sb: sandbox.Sandbox,
     ia: IntacctClient,
     sides: tuple[list[Decimal], list[Decimal]],
     delta: int,
@@ -315,10 +309,10 @@ def test_an_unbalanced_entry_is_refused_and_nothing_is_stored(
         credits = [*credits[:i], shifted, *credits[i + 1 :]]
     entry = _entry(debits, credits)
     assert entry.imbalance != 0
-    before = sb.intacct.count(COMPANY, "GLBATCH")
-    outcome = ia.create([entry])
-    assert outcome["status"].tolist() == ["failure"]
+    before = shared_sb.intacct.count(COMPANY, "GLBATCH")
+    outcome = ia.create("GLBATCH", [entry])
+    assert outcome["status"].tolist() == ["failed"]
     assert not outcome["done"].iloc[0]
     assert "balance" in str(outcome["errors"].iloc[0])
-    assert sb.intacct.count(COMPANY, "GLBATCH") == before
-    assert entry.key not in sb.intacct.journal_entries_by_reference(COMPANY)
+    assert shared_sb.intacct.count(COMPANY, "GLBATCH") == before
+    assert entry.key not in shared_sb.intacct.journal_entries_by_reference(COMPANY)

@@ -24,6 +24,7 @@ from intacct_sync.errors import AuthenticationError, ControlError, IntacctSyncEr
 from intacct_sync.intacct import IntacctClient
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.sandbox.intacct import gateway as gw
+from intacct_sync.sandbox.intacct.rest import API_PATH
 from intacct_sync.sandbox.salesforce import api as sfa
 from intacct_sync.sandbox.salesforce import auth as salesforce_auth
 from intacct_sync.testing import cassette
@@ -143,6 +144,8 @@ def test_a_demo_run_at_debug_with_a_cassette_leaks_no_secret(
     out = io.StringIO()
     hosts = {
         sb.intacct_url.removesuffix(gw.ENDPOINT_PATH): INTACCT_HOST,
+        # the demo's REST block: the Intacct REST API on its own loopback port
+        sb.intacct_rest_url.removesuffix(API_PATH): INTACCT_HOST,
         sb.salesforce_url: SALESFORCE_HOST,
     }
     path = tmp_path / "demo.yaml"

@@ -23,26 +23,23 @@ class _NoSleep:
         self.waits.append(seconds)
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.running() as running:
-        yield running
-
-
 @pytest.fixture
-def sf(sb: sandbox.Sandbox) -> Iterator[SalesforceClient]:
-    sb.salesforce.faults.clear()
-    with sb.salesforce_client(sleep=_NoSleep()) as client:
+def sf(shared_sb: sandbox.Sandbox) -> Iterator[SalesforceClient]:
+    shared_sb.salesforce.faults.clear()
+    with shared_sb.salesforce_client(sleep=_NoSleep()) as client:
         yield client
-    sb.salesforce.faults.clear()
+    shared_sb.salesforce.faults.clear()
 
 
-def test_paging_by_batch_size_gives_the_same_rows(sb: sandbox.Sandbox) -> None:
+def test_paging_by_batch_size_gives_the_same_rows(shared_sb: sandbox.Sandbox) -> None:
     query = (
         "SELECT Id, Name, Amount__c, Gift_Date__c, Donor__r.LastName FROM Gift__c "
         "WHERE Gift_Date__c >= 2020-01-01 ORDER BY Id"
     )
-    with sb.salesforce_client() as whole, sb.salesforce_client(batch_size=200) as paged:
+    with (
+        shared_sb.salesforce_client() as whole,
+        shared_sb.salesforce_client(batch_size=200) as paged,
+    ):
         everything = whole.query(query)
         pages = list(paged.iter_query(query))
     assert len(everything) > 200, "the seed should need more than one page of 200"
@@ -63,7 +60,7 @@ def test_closed_won_with_line_items(sf: SalesforceClient) -> None:
     )
     lines = opps.attrs["children"]["OpportunityLineItems"]
     assert len(opps) > 0 and len(lines) > 0
-    assert set(lines["ParentId"]) <= set(opps["Id"])
+    assert set(lines["parent_id"]) <= set(opps["Id"])
     assert lines["PricebookEntry.Product2.Name"].notna().any()
     assert all(isinstance(v, Decimal) for v in lines["UnitPrice"])
 
@@ -92,9 +89,9 @@ def test_upsert_created_then_updated(sf: SalesforceClient) -> None:
         },
         {"Name": "Upsert Co B", "Intacct_Customer_ID__c": "UPS-B"},
     ]
-    first = sf.upsert("Account", external_id_field="Intacct_Customer_ID__c", records=records)
+    first = sf.upsert("Account", records, external_id_field="Intacct_Customer_ID__c")
     assert first["status"].tolist() == ["created", "created"]
-    again = sf.upsert("Account", external_id_field="Intacct_Customer_ID__c", records=records)
+    again = sf.upsert("Account", records, external_id_field="Intacct_Customer_ID__c")
     assert again["status"].tolist() == ["updated", "updated"]
     assert again["id"].tolist() == first["id"].tolist()
     back = sf.query(soql("SELECT AR_Current__c FROM Account WHERE Id = {}", first["id"][0]))
@@ -108,7 +105,7 @@ def test_collections_create_update_delete(sf: SalesforceClient) -> None:
     ids = created["id"].dropna().tolist()
     updated = sf.update("Account", [{"Id": i, "Phone": "555"} for i in ids[:3]])
     assert updated["status"].tolist() == ["updated"] * 3
-    deleted = sf.delete(ids)
+    deleted = sf.delete("Account", ids)
     assert (deleted["status"] == "deleted").all()
     gone = sf.query_all(soql("SELECT Id, IsDeleted FROM Account WHERE Id IN {}", ids[:2]))
     assert gone["IsDeleted"].all()
@@ -156,7 +153,7 @@ def test_bulk_ingest_and_query(sf: SalesforceClient) -> None:
         }
     )
     outcomes = sf.upsert(
-        "Account", external_id_field="Intacct_Customer_ID__c", records=records, use_bulk=True
+        "Account", records, external_id_field="Intacct_Customer_ID__c", use_bulk=True
     )
     assert outcomes["status"].tolist() == ["created"] * 5
     frame = sf.bulk_query(
@@ -166,16 +163,16 @@ def test_bulk_ingest_and_query(sf: SalesforceClient) -> None:
     assert sorted(frame["Intacct_Customer_ID__c"]) == [f"BLK-{i}" for i in range(5)]
 
 
-def test_throttling_is_retried(sb: sandbox.Sandbox) -> None:
-    sb.salesforce.faults.throttle_rate = 0.5
-    sb.salesforce.faults.reseed(7)
+def test_throttling_is_retried(shared_sb: sandbox.Sandbox) -> None:
+    shared_sb.salesforce.faults.throttle_rate = 0.5
+    shared_sb.salesforce.faults.reseed(7)
     sleeps = _NoSleep()
     try:
-        with sb.salesforce_client(sleep=sleeps, retry=RetryPolicy(max_retries=10)) as sf:
+        with shared_sb.salesforce_client(sleep=sleeps, retry=RetryPolicy(max_retries=10)) as sf:
             for _ in range(5):
                 assert len(sf.query("SELECT Id FROM Account LIMIT 3")) == 3
     finally:
-        sb.salesforce.faults.clear()
+        shared_sb.salesforce.faults.clear()
     assert sleeps.waits, "some calls should have been throttled and retried"
 
 

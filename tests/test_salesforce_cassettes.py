@@ -61,16 +61,16 @@ def _paged_query_with_children(sf: SalesforceClient) -> None:
         "FROM Opportunity WHERE StageName = 'Closed Won'"
     )
     lines = won.attrs["children"]["OpportunityLineItems"]
-    assert set(lines["ParentId"]) <= set(won["Id"])
+    assert set(lines["parent_id"]) <= set(won["Id"])
 
 
 def _upsert_then_update(sf: SalesforceClient) -> None:
     records = pd.DataFrame(
         {"Intacct_Customer_ID__c": ["CAS-1", "CAS-2"], "Name": ["Cassette One", "Cassette Two"]}
     )
-    first = sf.upsert("Account", external_id_field="Intacct_Customer_ID__c", records=records)
+    first = sf.upsert("Account", records, external_id_field="Intacct_Customer_ID__c")
     assert list(first["status"]) == ["created", "created"]
-    again = sf.upsert("Account", external_id_field="Intacct_Customer_ID__c", records=records)
+    again = sf.upsert("Account", records, external_id_field="Intacct_Customer_ID__c")
     assert list(again["status"]) == ["updated", "updated"]
 
 

@@ -239,7 +239,7 @@ def test_empty_result_keeps_columns_dtypes_and_children(org: FakeOrg) -> None:
     assert list(frame.columns) == ["Id", "Amount", "CloseDate", "Account.Name"]
     assert list(frame.dtypes.astype(str)) == ["string", "object", "datetime64[us]", "string"]
     lines = frame.attrs["children"]["OpportunityLineItems"]
-    assert list(lines.columns) == ["ParentId", "Id", "Quantity", "UnitPrice"] and lines.empty
+    assert list(lines.columns) == ["parent_id", "Id", "Quantity", "UnitPrice"] and lines.empty
 
 
 def test_null_parents_still_give_their_columns(org: FakeOrg) -> None:
@@ -309,7 +309,7 @@ def test_paged_child_subquery_is_read_before_the_next_parent_page(org: FakeOrg) 
         "SELECT Id, (SELECT Id, Quantity, UnitPrice FROM OpportunityLineItems) FROM Opportunity"
     )
     lines = frame.attrs["children"]["OpportunityLineItems"]
-    assert lines["ParentId"].tolist() == ["006000000000000001"] * 3
+    assert lines["parent_id"].tolist() == ["006000000000000001"] * 3
     assert lines["UnitPrice"].tolist() == [Decimal(10), Decimal("10.5"), Decimal(0)]
     paths = [urlsplit(r.url).path for r in org.transport.requests if "describe" not in r.url]
     assert paths == [f"{V}/query", f"{V}/query/01gC-2", f"{V}/query/01gP-1"]
@@ -395,7 +395,12 @@ def test_html_and_truncated_bodies_are_protocol_errors(org: FakeOrg) -> None:
     "failure",
     [
         jresp(
-            [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}],
+            [
+                {
+                    "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                    "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                }
+            ],
             403,
         ),
         jresp([{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}], 503),
@@ -417,7 +422,11 @@ def test_retry_gives_up_after_the_policy(org: FakeOrg, sleeps: Sleeps) -> None:
     org.on(
         "GET",
         f"{V}/query",
-        jresp([{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "x"}], 403, {"Retry-After": "7"}),
+        jresp(
+            [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "ConcurrentRequests exceeded"}],
+            403,
+            {"Retry-After": "7"},
+        ),
     )
     with pytest.raises(SalesforceError) as info:
         client(org, sleeps, retry=RetryPolicy(max_retries=2, jitter=False)).query(
@@ -491,12 +500,13 @@ def test_create_chunks_by_200_and_keeps_input_order(org: FakeOrg) -> None:
     assert outcomes["row"].tolist() == list(range(450))
     assert list(outcomes.columns) == [
         "row",
+        "key",
         "id",
-        "success",
-        "created",
         "status",
+        "done",
         "errors",
         "error_codes",
+        "created",
         "fields",
     ]
     failed = outcomes[outcomes["status"] == "failed"]
@@ -516,7 +526,7 @@ def test_all_or_none_is_selectable(org: FakeOrg) -> None:
         "Contact", [{"LastName": "a"}, {"LastName": "b"}], all_or_none=True
     )
     assert json.loads(org.transport.requests[0].body or b"")["allOrNone"] is True
-    assert outcomes["status"].tolist() == ["failed", "rolled_back"]
+    assert outcomes["status"].tolist() == ["failed", "aborted"]
 
 
 def test_values_are_sent_exactly(org: FakeOrg) -> None:
@@ -563,9 +573,9 @@ def test_bad_values_are_input_errors(org: FakeOrg) -> None:
     with pytest.raises(InputError, match="Id"):
         sf.update("Account", [{"Name": "x"}])
     with pytest.raises(InputError, match="external id"):
-        sf.upsert("Account", external_id_field="Ext__c", records=[{"Name": "x"}])
+        sf.upsert("Account", [{"Name": "x"}], external_id_field="Ext__c")
     with pytest.raises(InputError, match="record id"):
-        sf.delete(["001'; x"])
+        sf.delete("Account", ["001'; x"])
     assert org.transport.requests == []
 
 
@@ -577,8 +587,8 @@ def test_upsert_by_external_id_reports_created(org: FakeOrg) -> None:
     )
     outcomes = client(org).upsert(
         "Contact",
+        [{"Email": f"{c}@example.com", "LastName": c} for c in "abcd"],
         external_id_field="Email",
-        records=[{"Email": f"{c}@example.com", "LastName": c} for c in "abcd"],
     )
     assert outcomes["status"].tolist() == ["updated", "updated", "updated", "created"]
     assert outcomes["created"].tolist() == [False, False, False, True]
@@ -595,7 +605,9 @@ def test_delete_sends_ids(org: FakeOrg) -> None:
             ]
         ),
     )
-    outcomes = client(org).delete(pd.Series(["001000000000000001", "001000000000000002"]))
+    outcomes = client(org).delete(
+        "Account", pd.Series(["001000000000000001", "001000000000000002"])
+    )
     query = parse_qs(urlsplit(org.transport.requests[0].url).query)
     assert query["allOrNone"] == ["false"]
     assert outcomes["status"].tolist() == ["deleted", "deleted"]
@@ -609,10 +621,8 @@ def test_upsert_is_retried_but_create_is_not(org: FakeOrg, sleeps: Sleeps) -> No
         f"{V}/composite/sobjects/Account/Ext__c",
         lambda r: answers.pop(0) if answers else echo_collection(r),
     )
-    outcomes = client(org, sleeps).upsert(
-        "Account", external_id_field="Ext__c", records=[{"Ext__c": "1"}]
-    )
-    assert outcomes["success"].tolist() == [True] and len(sleeps.waits) == 1
+    outcomes = client(org, sleeps).upsert("Account", [{"Ext__c": "1"}], external_id_field="Ext__c")
+    assert outcomes["done"].tolist() == [True] and len(sleeps.waits) == 1
 
     org.on("POST", f"{V}/composite/sobjects", unavailable)
     outcomes = client(org, sleeps).create("Account", [{"Name": "x"}])
@@ -648,7 +658,7 @@ def test_locked_rows_are_resent_alone(org: FakeOrg, sleeps: Sleeps) -> None:
 
     org.on("PATCH", f"{V}/composite/sobjects/Account/Ext__c", handler)
     outcomes = client(org, sleeps).upsert(
-        "Account", external_id_field="Ext__c", records=[{"Ext__c": c} for c in "abc"]
+        "Account", [{"Ext__c": c} for c in "abc"], external_id_field="Ext__c"
     )
     assert attempts == [["a", "b", "c"], ["b"]]
     assert outcomes["status"].tolist() == ["created"] * 3 and len(sleeps.waits) == 1
@@ -701,7 +711,7 @@ def test_composite_prefixes_urls_and_reports_each_subrequest(org: FakeOrg) -> No
     assert sent["compositeRequest"][0]["url"] == f"{V}/sobjects/blng__Payment__c"
     assert b'"Amount__c":10.00' in (org.transport.requests[0].body or b"")
     assert not result.ok and result["NewPayment1"].rolled_back
-    assert result.to_frame()["status"].tolist() == ["rolled_back", "failed"]
+    assert result.to_frame()["status"].tolist() == ["aborted", "failed"]
     with pytest.raises(InputError):
         client(org).composite(
             [{"method": "GET", "url": "x", "referenceId": str(i)} for i in range(26)]
@@ -732,12 +742,12 @@ def test_updated_and_deleted(org: FakeOrg) -> None:
 # ----------------------------------------------------------------------------- auth
 
 
-def token_endpoint(tokens: list[str]) -> Handler:
+def token_endpoint(tokens: list[str], instance: str = INSTANCE) -> Handler:
     def handler(request: HttpRequest) -> HttpResponse:
         return jresp(
             {
                 "access_token": tokens.pop(0),
-                "instance_url": INSTANCE,
+                "instance_url": instance,
                 "token_type": "Bearer",
                 "issued_at": "1",
             }
@@ -877,10 +887,11 @@ def test_jwt_bearer_signs_rs256(org: FakeOrg, tmp_path: Path) -> None:
     )
     key_file = tmp_path / "server.key"
     key_file.write_bytes(pem)
-    org.on("POST", "/services/oauth2/token", token_endpoint(["00Dx!JWT"]))
+    uat = "https://acme--uat.sandbox.my.salesforce.com"
+    org.on("POST", "/services/oauth2/token", token_endpoint(["00Dx!JWT"], uat))
     org.on("GET", f"{V}/query", jresp({"totalSize": 0, "done": True, "records": []}))
     sf = SalesforceClient.jwt_bearer(
-        instance_url="https://acme--uat.sandbox.my.salesforce.com",
+        instance_url=uat,
         client_id="cid",
         username="int@acme.com",
         private_key_file=str(key_file),

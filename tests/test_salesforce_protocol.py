@@ -14,6 +14,7 @@ from intacct_sync.errors import (
     ProtocolError,
     SalesforceAuthenticationError,
     SalesforceError,
+    SalesforceLimitError,
 )
 from intacct_sync.salesforce import _protocol as wire
 from intacct_sync.salesforce.models import SObjectDescribe
@@ -212,8 +213,23 @@ def test_guessed_kinds_without_describe() -> None:
             403,
             b'[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"TotalRequests Limit exceeded."}]',
             "REQUEST_LIMIT_EXCEEDED",
-            True,
+            False,  # the daily allocation: retrying spends more of a spent limit
+            SalesforceLimitError,
+        ),
+        (
+            403,
+            b'[{"errorCode":"REQUEST_LIMIT_EXCEEDED",'
+            b'"message":"ConcurrentPerOrgLongTxn Limit exceeded."}]',
+            "REQUEST_LIMIT_EXCEEDED",
+            True,  # too many at once: frees in seconds
             SalesforceError,
+        ),
+        (
+            403,
+            b'[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"some other wording"}]',
+            "REQUEST_LIMIT_EXCEEDED",
+            False,  # unrecognised: taken for the daily limit, never retried blindly
+            SalesforceLimitError,
         ),
         (
             503,
@@ -273,7 +289,7 @@ def test_error_bodies(status: int, body: bytes, code: str, retry: bool, cls: typ
     assert isinstance(exc, SalesforceError)
     assert (exc.error_code, exc.should_retry, exc.http_status) == (code, retry, status)
     assert exc.retry_after == 3.0
-    assert body[:20].decode() not in repr(exc) or True  # raw stays out of repr
+    assert not body or body.decode() not in repr(exc)  # raw stays out of repr
     assert exc.raw == body
 
 

@@ -26,6 +26,8 @@ from intacct_sync.sandbox.intacct.gateway import (
 )
 
 NP = COMPANIES["nonprofit"]
+#: the seeded nonprofit's GENERAL fund: the first user-defined dimension record (ids from 10001)
+GENERAL_FUND_ID = "10001"
 IT = COMPANIES["itservices"]
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "intacct"
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -544,16 +546,16 @@ def test_create_update_delete(gw: IntacctGateway) -> None:
     data = ok_data(
         one(
             gw,
-            E.create(
-                E.CLASS(E.CLASSID("UT01"), E.NAME("One")), E.FUND(E.FUNDID("F9"), E.NAME("Nine"))
-            ),
+            E.create(E.CLASS(E.CLASSID("UT01"), E.NAME("One")), E.FUND(E.name("Nine"))),
         )
     )
     assert data.get("listtype") == "objects" and data.get("count") == "2"
-    assert [(r.tag, r.findtext("CLASSID") or r.findtext("FUNDID")) for r in data] == [
+    assert [(r.tag, r.findtext("CLASSID") or r.findtext("name")) for r in data] == [
         ("class", "UT01"),
-        ("fund", "F9"),
+        ("fund", "Nine"),
     ]
+    # §13.5: a UDD value is a platform record keyed by an integer id (10000+ on record).
+    assert int(data[1].findtext("id") or "0") > 10000
     recordno = data[0].findtext("RECORDNO") or ""
     rec = next(r for r in gw.records(NP, "CLASS") if r["CLASSID"] == "UT01")
     assert rec["STATUS"] == "active" and len(rec["WHENCREATED"]) == 19
@@ -605,7 +607,7 @@ def test_glbatch_posts_and_validates(gw: IntacctGateway) -> None:
         LOCATION="HQ",
         DEPARTMENT="PROG",
         CLASSID="EDU",
-        GLDIMFUND="GENERAL",
+        GLDIMFUND=GENERAL_FUND_ID,
     )
     data = ok_data(one(gw, E.create(good)))
     recordno = data[0].findtext("RECORDNO")
@@ -615,7 +617,15 @@ def test_glbatch_posts_and_validates(gw: IntacctGateway) -> None:
         ("2", "6000", "1", "50"),
         ("3", "1000", "-1", "150.10"),
     ]
-    assert {r["GLDIMFUND"] for r in lines} == {"GENERAL"} and lines[0]["BATCH_DATE"] == "01/15/2026"
+    assert {r["GLDIMFUND"] for r in lines} == {GENERAL_FUND_ID}
+    assert lines[0]["BATCH_DATE"] == "01/15/2026"
+    # §13.2: the line names its batch by RECORDNO (BATCHNO) and per-journal number
+    # (BATCH_NUMBER); BATCHTITLE without underscore; STATISTICAL a one-letter flag; no JOURNAL.
+    header = next(r for r in gw.records(NP, "GLBATCH") if r["RECORDNO"] == recordno)
+    assert {r["BATCH_NUMBER"] for r in lines} == {header["BATCHNO"]} != {recordno}
+    assert {r["BATCHTITLE"] for r in lines} == {header["BATCH_TITLE"]}
+    assert {r["STATISTICAL"] for r in lines} == {"F"}
+    assert not {"JOURNAL", "BATCH_TITLE"} & set(lines[0])
     cases = {
         "out of balance": glbatch("GJ", [("5000", 1, "100"), ("1000", -1, "99.99")]),
         "Line 2: ACCOUNTNO '9999'": glbatch("GJ", [("5000", 1, "1"), ("9999", -1, "1")]),
@@ -628,8 +638,13 @@ def test_glbatch_posts_and_validates(gw: IntacctGateway) -> None:
         "Line 1: CLASSID 'ARTS' is inactive": glbatch(
             "GJ", [("5000", 1, "1"), ("1000", -1, "1")], CLASSID="ARTS"
         ),
-        "Line 2: GLDIMFUND 'NOPE' does not exist": glbatch(
-            "GJ", [("5000", 1, "1"), ("1000", -1, "1")], GLDIMFUND="NOPE"
+        # §13.3 [OC spec]: an unknown dimension value, in the recorded wording.
+        "Invalid Location 'MARS' specified.": glbatch(
+            "GJ", [("5000", 1, "1"), ("1000", -1, "1")], LOCATION="MARS"
+        ),
+        # §13.5: GLDIM<name> takes the UDD record's id; the value's name is not an id.
+        "Invalid Fund 'GENERAL' specified.": glbatch(
+            "GJ", [("5000", 1, "1"), ("1000", -1, "1")], GLDIMFUND="GENERAL"
         ),
         "Line 1: TR_TYPE '2'": glbatch("GJ", [("5000", 2, "1"), ("1000", -1, "1")]),
         "Line 1: TRX_AMOUNT '-5'": glbatch("GJ", [("5000", 1, "-5"), ("1000", -1, "5")]),
@@ -704,15 +719,20 @@ def test_uniqueid_replay_is_not_executed_twice(gw: IntacctGateway) -> None:
     assert errors(replay) == [
         (
             "DUPLICATE_CONTROLID",
-            "A request's function with the control ID f1 has already been executed.",
+            "A successful transaction has already been recorded with the control id f1",
         )
     ]
     assert gw.journal_entries_by_reference(NP)["JE-42"] == 1
     assert gw.journal_entries_by_control_id(NP)["f1"] == 1
+    # a gateway that forgets completed control ids runs the replay again
+    gw.forget_control_ids = True
+    assert one(gw, body, uniqueid=True).findtext("status") == "success"
+    assert gw.journal_entries_by_reference(NP)["JE-42"] == 2
+    gw.forget_control_ids = False
     # control ids are unique per company: the other company runs the same function id
     assert one(gw, body, company=IT, uniqueid=True).findtext("status") == "success"
     one(gw, body, uniqueid=False)
-    assert gw.journal_entries_by_reference(NP)["JE-42"] == 2
+    assert gw.journal_entries_by_reference(NP)["JE-42"] == 3
 
 
 def test_uniqueid_in_process(gw: IntacctGateway) -> None:
@@ -782,7 +802,7 @@ def test_concurrency_limit_per_company(gw: IntacctGateway) -> None:
     refused = [a for a in answers if a.findtext("control/status") == "failure"]
     assert len(refused) == 1
     assert errors(refused[0]) == [
-        ("TOO_MANY_OPERATIONS", "There are too many operations running for this company")
+        ("TOO_MANY_OPERATIONS", "There are too many operations running for this company (200024)")
     ]
 
 
@@ -850,7 +870,7 @@ def test_stats_and_bulk_seed(gw: IntacctGateway) -> None:
             E.query(
                 E.select(E.field("TR_TYPE"), E.sum("TRX_AMOUNT")),
                 E.object("GLENTRY"),
-                E.filter(_cond("like", "BATCH_TITLE", "Bulk entry%")),
+                E.filter(_cond("like", "BATCHTITLE", "Bulk entry%")),
             ),
         )
     )

@@ -670,11 +670,28 @@ def test_composite_graph(api: SalesforceApi, sf: Sf) -> None:
 # -- faults -------------------------------------------------------------------------------------
 
 
+def test_daily_limit_refuses_every_call_once_spent(api: SalesforceApi, sf: Sf) -> None:
+    from intacct_sync.sandbox.salesforce.api import DAILY_API_LIMIT
+
+    api.api_usage = DAILY_API_LIMIT - 1
+    assert sf.call("GET", f"{V}/limits")[0] == 200  # off: counted, never refused
+    api.enforce_daily_limit = True
+    status, body, headers = sf.call("GET", f"{V}/limits")
+    assert status == 403 and body == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
+    assert headers["Sforce-Limit-Info"] == f"api-usage={DAILY_API_LIMIT}/{DAILY_API_LIMIT}"
+    assert api.api_usage == DAILY_API_LIMIT  # a refused call spends nothing
+
+
 def test_fault_throttle_unavailable_busy(api: SalesforceApi, sf: Sf) -> None:
     api.faults.throttle_rate = 1.0
     status, body, _ = sf.call("GET", f"{V}/limits")
     assert status == 403 and body == [
-        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+        {
+            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+        }
     ]
     api.faults.clear()
     api.faults.unavailable_rate = 1.0

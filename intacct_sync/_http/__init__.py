@@ -1,1 +1,4 @@
-"""The only code that touches the network: transport, retry, redaction, progress, client base."""
+"""The only code that touches the network.
+
+Transport (with its limits), URL checks, retry, redaction, progress and the client base.
+"""

@@ -7,8 +7,10 @@ same options with the same meaning, are context managers and release what they o
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Self
 
 from intacct_sync._http.retry import DEFAULT_RETRY, RetryPolicy
@@ -41,6 +43,32 @@ class ClientBase:
         self.timeout = timeout
         self.retry = retry
         self._sleep = sleep
+        self._no_resends = threading.local()
+
+    @property
+    def resends_writes(self) -> bool:
+        """Whether a write whose answer was lost may be sent again by the retry loop.
+
+        True by default: the write carries a control id (Intacct ``uniqueid=true``) or an
+        idempotency key the server remembers for a while. Inside :meth:`never_resend_writes`
+        (on this thread) it is False.
+        """
+        return not getattr(self._no_resends, "active", False)
+
+    @contextlib.contextmanager
+    def never_resend_writes(self) -> Iterator[None]:
+        """Within the block, a write that may have reached the server is never sent again.
+
+        An unanswered write comes back with status ``unknown`` instead. The posting engine
+        uses this so that exactly-once rests on a look in the books, not on how long the
+        server remembers a control id (which Sage does not document).
+        """
+        previous = getattr(self._no_resends, "active", False)
+        self._no_resends.active = True
+        try:
+            yield
+        finally:
+            self._no_resends.active = previous
 
     def __enter__(self) -> Self:
         return self

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import attrs
 
-from intacct_sync.errors import IntacctSyncError, TransportError
+from intacct_sync.errors import ControlError, IntacctSyncError, TransportError
 
 __all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryPolicy", "call_with_retry"]
 
@@ -105,4 +105,13 @@ def _may_repeat(exc: IntacctSyncError, idempotent: bool) -> bool:
         return False
     if idempotent:
         return True
-    return isinstance(exc, TransportError) and not exc.request_sent
+    if isinstance(exc, TransportError):
+        return not exc.request_sent
+    return _refused_unexecuted(exc)
+
+
+def _refused_unexecuted(exc: IntacctSyncError) -> bool:
+    # An answer proving nothing ran makes even a write safe to repeat: the gateway's control
+    # block refuses a request as a whole before any function runs (intacct-api.md §3), and
+    # HTTP 429 is a refusal to process the request at all (§13.7, GW-0010).
+    return isinstance(exc, ControlError) or getattr(exc, "http_status", None) == 429

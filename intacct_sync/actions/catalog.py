@@ -32,9 +32,10 @@ import attrs
 import pandas as pd
 
 from intacct_sync import frames
+from intacct_sync.actions.dimensions import CustomDimension, resolve_udd_values
 from intacct_sync.errors import InputError
 from intacct_sync.intacct.client import IntacctClient
-from intacct_sync.reports import Report
+from intacct_sync.reports import Report, plural
 from intacct_sync.salesforce.client import SalesforceClient
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "catalog_from_values",
     "catalog_records",
     "parse_tag",
+    "resolve_udd_values",
     "tag_label",
     "validate",
     "write_catalog",
@@ -129,6 +131,7 @@ CATALOG_COLUMNS: Mapping[str, frames.Kind] = {
     "value": "text",
     "value_name": "text",
     "key": "text",
+    "wire_value": "text",
 }
 #: Columns of a validation report's issues.
 ISSUE_COLUMNS: Mapping[str, frames.Kind] = {
@@ -179,27 +182,6 @@ def _attribute(name: str) -> Attribute:
 
 
 # -- settings ----------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class CustomDimension:
-    """The one custom (user-defined) dimension the tags may carry.
-
-    Defaults describe the sandbox nonprofit's ``FUND`` dimension.
-
-    Attributes:
-        object: the Intacct object holding the values (``FUND``).
-        id_field: its id field (``FUNDID``).
-        name_field: its name field (``NAME``).
-        line_field: the GLENTRY field lines reference it by (``GLDIMFUND``).
-        label: the catalog category is ``[Sage Intacct] <label>``.
-    """
-
-    object: str = "FUND"
-    id_field: str = "FUNDID"
-    name_field: str = "NAME"
-    line_field: str = "GLDIMFUND"
-    label: str = "FUND"
 
 
 def _mode(value: str) -> Mode:
@@ -267,27 +249,29 @@ class TagSettings:
 
 
 def _dimension_sources(settings: TagSettings) -> dict[Attribute, tuple[str, str, str]]:
-    custom = settings.custom_dimension
     return {
         "account": ("GLACCOUNT", "ACCOUNTNO", "TITLE"),
         "location": ("LOCATION", "LOCATIONID", "NAME"),
         "department": ("DEPARTMENT", "DEPARTMENTID", "TITLE"),
         "class": ("CLASS", "CLASSID", "NAME"),
-        "custom": (custom.object, custom.id_field, custom.name_field),
     }
 
 
 def build_catalog(ia: IntacctClient, settings: TagSettings | None = None) -> pd.DataFrame:
     """Read accounts and dimension values from Intacct and make the CR/DR tag catalog.
 
-    Only active values (``STATUS = 'T'``) are read; excluded attributes are not read at all.
+    Accounts and standard dimensions: only active values (``STATUS = 'T'``). The custom
+    dimension's values are read from its Platform object with ``query`` (``id``, ``name``,
+    §13.5); no status is on record for them, so all are offered. Excluded attributes are not
+    read at all.
 
     Args:
         ia: a client signed in to the company.
         settings: which attributes are used (default :class:`TagSettings`).
 
     Returns:
-        The catalog (:data:`CATALOG_COLUMNS`): one CR and one DR row per active value.
+        The catalog (:data:`CATALOG_COLUMNS`): one CR and one DR row per active value;
+        ``wire_value`` is what a journal line sends (the UDD ``id`` for custom tags).
 
     >>> catalog = build_catalog(ia)  # doctest: +SKIP
     >>> catalog[catalog["attribute"] == "location"]["tag"].tolist()  # doctest: +SKIP
@@ -297,6 +281,18 @@ def build_catalog(ia: IntacctClient, settings: TagSettings | None = None) -> pd.
     values: dict[str, pd.DataFrame | Iterable[tuple[str, str | None]]] = {}
     sources = _dimension_sources(settings)
     for attribute in settings.used():
+        if attribute == "custom":
+            custom = settings.custom_dimension
+            frame = ia.query(custom.object, select=[custom.id_field, custom.name_field])
+            # Tags carry the name; the line takes the id (GLDIM<name> = UDD id, §13.5).
+            values[attribute] = pd.DataFrame(
+                {
+                    "id": frame[custom.name_field].astype("string"),
+                    "name": pd.Series(pd.NA, index=frame.index, dtype="string"),
+                    "wire": frame[custom.id_field].astype("string"),
+                }
+            )
+            continue
         obj, id_field, name_field = sources[attribute]
         frame = ia.read_by_query(obj, "STATUS = 'T'", fields=[id_field, name_field])
         values[attribute] = pd.DataFrame(
@@ -312,8 +308,10 @@ def catalog_from_values(
     """Make the catalog from active values already in hand (no Intacct call).
 
     Args:
-        values: per attribute, a frame with ``id`` and ``name`` columns or ``(id, name)``
-            pairs. Attributes the settings exclude are skipped.
+        values: per attribute, a frame with ``id`` and ``name`` columns (and optionally
+            ``wire``: what a journal line sends when it differs from the tag's id, as a UDD's
+            integer ``id`` does) or ``(id, name)`` pairs. Attributes the settings exclude are
+            skipped.
         settings: as for :func:`build_catalog`.
 
     >>> catalog_from_values({"account": [("4000", "Contributions")]})["tag"].tolist()
@@ -325,8 +323,15 @@ def catalog_from_values(
         attribute = _attribute(name)
         if settings.mode(attribute) == "exclude":
             continue
+        wires: dict[str, str] = {}
         if isinstance(given, pd.DataFrame):
             pairs = list(zip(given["id"].tolist(), given["name"].tolist(), strict=True))
+            if "wire" in given.columns:
+                wires = {
+                    str(i).strip(): str(w).strip()
+                    for i, w in zip(given["id"].tolist(), given["wire"].tolist(), strict=True)
+                    if not pd.isna(i) and not pd.isna(w)
+                }
         else:
             pairs = list(given)
         for value_id, value_name in sorted(pairs, key=lambda p: str(p[0])):
@@ -353,6 +358,7 @@ def catalog_from_values(
                         "value": text_id,
                         "value_name": shown,
                         "key": f"{attribute}:{side}:{text_id}",
+                        "wire_value": wires.get(text_id, text_id),
                     }
                 )
     return frames.frame_from_records(rows, CATALOG_COLUMNS)
@@ -378,7 +384,7 @@ def catalog_records(catalog: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class CatalogWriteReport(Report):
     """What :func:`write_catalog` did to ``Intacct_Tag__c``.
 
@@ -419,11 +425,11 @@ def write_catalog(sf: SalesforceClient, catalog: pd.DataFrame) -> CatalogWriteRe
     records = catalog_records(catalog)
     rows: list[dict[str, Any]] = []
     if records:
-        outcome = sf.upsert(TAG_OBJECT, external_id_field="Tag_Key__c", records=records)
+        outcome = sf.upsert(TAG_OBJECT, records, external_id_field="Tag_Key__c")
         for record, result in zip(records, frames.frame_to_records(outcome), strict=True):
-            change = (
-                ("created" if result["created"] else "updated") if result["success"] else "failed"
-            )
+            # The outcome contract (intacct_sync.outcomes): created / updated when done.
+            status = result["status"]
+            change = status if status in ("created", "updated") else "failed"
             rows.append(
                 {
                     "key": record["Tag_Key__c"],
@@ -445,7 +451,7 @@ def write_catalog(sf: SalesforceClient, catalog: pd.DataFrame) -> CatalogWriteRe
                 {
                     "key": old["Tag_Key__c"],
                     "tag": old["Name"],
-                    "change": "retired" if result["success"] else "failed",
+                    "change": "retired" if result["done"] else "failed",
                     "errors": result["errors"],
                 }
             )
@@ -651,6 +657,51 @@ def rule_happened_at(ctx: _Context) -> list[Issue]:
     ]
 
 
+# XML 1.0 §2.2 ``Char``: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF. Every
+# request is an XML document, and lxml refuses to build one holding anything else (a ValueError
+# at send time), so such a value can never reach Intacct and is refused while validating.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The action fields a journal entry carries: REFERENCENO (the id) and the description.
+_WIRE_TEXT_FIELDS = ("Id", "Summary__c", "Contact__r.Name", "Action_URL__c")
+
+
+def unencodable(value: Any) -> str | None:
+    """Why the text ``value`` cannot be sent to Intacct, or None when it can.
+
+    A request is an XML 1.0 document, which cannot carry most control characters (U+0000-U+001F
+    except tab, line feed and carriage return; often pasted from Word), lone surrogates or
+    U+FFFE/U+FFFF.
+
+    >>> unencodable("Gift\x0bfrom Ann")
+    'holds U+000B at character 5, which an XML request to Intacct cannot carry; remove it'
+    >>> unencodable("Gift from Ann") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    match = _NOT_XML_CHAR.search(value)
+    if match is None:
+        return None
+    return (
+        f"holds U+{ord(match.group()):04X} at character {match.start() + 1}, which an XML "
+        "request to Intacct cannot carry; remove it"
+    )
+
+
+def rule_encodable(ctx: _Context) -> list[Issue]:
+    """Every value an entry carries can be written in an XML request (no control characters)."""
+    issues = []
+    included = set(ctx.wide.index.tolist())  # excluded actions are never sent
+    for field in _WIRE_TEXT_FIELDS:
+        if field not in ctx.actions.columns:
+            continue
+        for pos, value in enumerate(ctx.actions[field].tolist()):
+            problem = unencodable(value)
+            if problem is not None and pos in included:
+                issues.append(_issue(ctx, pos, "not_encodable", field, value, f"{field} {problem}"))
+    return issues
+
+
 #: The validation rules, in report order; each takes the context and returns issues.
 RULES: tuple[Rule, ...] = (
     rule_required_pair,
@@ -659,6 +710,7 @@ RULES: tuple[Rule, ...] = (
     rule_known_value,
     rule_amount,
     rule_happened_at,
+    rule_encodable,
 )
 
 
@@ -706,7 +758,7 @@ def _amounts(values: pd.Series) -> tuple[list[Decimal | None], dict[int, str]]:
     return out, errors
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class ValidationReport(Report):
     """The outcome of :func:`validate`.
 
@@ -717,7 +769,8 @@ class ValidationReport(Report):
         excluded_ids: actions carrying :data:`EXCLUDE_TAG` (not checked, not posted).
         valid: the valid, not excluded actions with their resolved tags: ``action_id``,
             ``name``, ``amount`` (Decimal), ``happened_at``, ``summary``, ``constituent``,
-            ``url``, and ``<attribute>_cr`` / ``<attribute>_dr`` per used attribute.
+            ``url``, and ``<attribute>_cr`` / ``<attribute>_dr`` per used attribute, each the
+            value a journal line sends (the catalog's ``wire_value``: a UDD value's id).
         settings: the settings used.
     """
 
@@ -744,8 +797,8 @@ class ValidationReport(Report):
     def summary(self) -> str:
         """Counts of checked, valid, invalid and excluded actions."""
         return (
-            f"{self.checked:,} action(s) checked: {len(self.valid):,} valid, "
-            f"{len(self.invalid_ids):,} invalid ({len(self.issues):,} issue(s)), "
+            f"{plural(self.checked, 'action')} checked: {len(self.valid):,} valid, "
+            f"{len(self.invalid_ids):,} invalid ({plural(len(self.issues), 'issue')}), "
             f"{len(self.excluded_ids):,} excluded"
         )
 
@@ -825,7 +878,7 @@ def validate(
     issue_frame = frames.frame_from_records(issues, ISSUE_COLUMNS)
     bad = set(issue_frame["action_id"].tolist())
     good = included[~included["Id"].isin(bad)]
-    valid = _resolved(good, wide.loc[good.index], amounts)
+    valid = _resolved(good, wide.loc[good.index], amounts, _wire_values(catalog))
     report = ValidationReport(
         issues=issue_frame,
         checked=len(frame),
@@ -837,6 +890,23 @@ def validate(
     return report
 
 
+def _wire_values(catalog: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Per attribute, tag value -> the value a journal line sends, where they differ (a UDD's
+    name -> its integer id, §13.5)."""
+    if "wire_value" not in catalog.columns:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for attribute, value, wire in zip(
+        catalog["attribute"].tolist(),
+        catalog["value"].tolist(),
+        catalog["wire_value"].tolist(),
+        strict=True,
+    ):
+        if not pd.isna(wire) and str(wire) != str(value):
+            out.setdefault(str(attribute), {})[str(value)] = str(wire)
+    return out
+
+
 def _optional(frame: pd.DataFrame, column: str) -> pd.Series:
     if column in frame.columns:
         return frame[column].astype("string").reset_index(drop=True)
@@ -844,7 +914,10 @@ def _optional(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _resolved(
-    good: pd.DataFrame, wide: pd.DataFrame, amounts: list[Decimal | None]
+    good: pd.DataFrame,
+    wide: pd.DataFrame,
+    amounts: list[Decimal | None],
+    wires: Mapping[str, Mapping[str, str]],
 ) -> pd.DataFrame:
     happened = pd.to_datetime(good["Happened_At__c"], utc=True).reset_index(drop=True)
     out = pd.DataFrame(
@@ -859,5 +932,10 @@ def _resolved(
         }
     )
     for column in wide.columns:
-        out[column] = wide[column].astype("string").reset_index(drop=True)
+        resolved = wide[column].astype("string").reset_index(drop=True)
+        wire = wires.get(str(column).rpartition("_")[0])
+        if wire:
+            # What the line sends: a UDD value's integer id for its tagged name (§13.5).
+            resolved = resolved.replace(wire).astype("string")
+        out[column] = resolved
     return out

@@ -4,24 +4,22 @@
   the DR account with the DR dimensions and a credit line on the CR account with the CR
   dimensions, for the action's amount (Decimal). The result, a :class:`JournalPlan`, previews
   as frames of entries and lines before anything is sent.
-* :func:`post` sends a plan with the client's batched, idempotent writes. Each entry's control
-  id derives from its action's id, and every posting is written to the ledger of the state store
+* :func:`post` sends a plan through the posting engine (:mod:`intacct_sync.posting`): each
+  entry's control id derives from its action's id, anything the ledger cannot vouch for is first
+  looked up in the books by ``REFERENCENO``, and every posting is written to the ledger
   (``pending`` before sending, ``posted``/``failed`` after), so a rerun or a retry after a crash
-  never posts an action twice.
-* :func:`read_journal_lines` and :func:`post_journal_lines` import journal lines from a CSV file,
-  reporting every bad row with its line number, field and value.
+  never posts an action twice, even with a gateway that forgets control ids.
+* CSV imports (:func:`read_journal_lines`, :func:`post_journal_lines`) live in
+  :mod:`intacct_sync.actions.journal_import` and post through :func:`post`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import attrs
 import pandas as pd
@@ -30,14 +28,18 @@ from intacct_sync import frames
 from intacct_sync.actions.catalog import (
     TagSettings,
     ValidationReport,
+    unencodable,
     validate,
 )
 from intacct_sync.errors import IncompleteWriteError, InputError, ValidationError
-from intacct_sync.intacct import create_control_id, filters
+from intacct_sync.intacct import create_control_id
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import JournalEntry, JournalLine
-from intacct_sync.reports import Report
-from intacct_sync.state import LedgerEntry, StateStore
+from intacct_sync.posting import engine as posting_engine
+from intacct_sync.posting.engine import Posting
+from intacct_sync.posting.identity import entry_total
+from intacct_sync.reports import Report, plural
+from intacct_sync.state import StateStore
 
 __all__ = [
     "ACTIONS_WORKFLOW",
@@ -45,9 +47,7 @@ __all__ = [
     "DEFAULT_IMPORT_JOURNAL",
     "DESCRIPTION_LIMIT",
     "Description",
-    "IMPORT_COLUMNS",
     "IMPORT_WORKFLOW",
-    "JournalImport",
     "JournalPlan",
     "OnInvalid",
     "PostReport",
@@ -56,8 +56,6 @@ __all__ = [
     "entry_control_id",
     "from_actions",
     "post",
-    "post_journal_lines",
-    "read_journal_lines",
 ]
 
 log = logging.getLogger("intacct_sync.actions.journals")
@@ -117,6 +115,11 @@ _POST_COLUMNS: Mapping[str, frames.Kind] = {
     "status": "text",
     "RECORDNO": "text",
     "errors": "text",
+    "amount": "decimal",
+    "posted_amount": "decimal",
+    "content_hash": "text",
+    "posted_hash": "text",
+    "action": "text",
 }
 
 
@@ -192,7 +195,7 @@ def describe_action(
 # -- building entries from actions -------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class JournalPlan(Report):
     """Journal entries built from actions, not yet posted.
 
@@ -271,9 +274,9 @@ class JournalPlan(Report):
             Decimal(0),
         )
         return (
-            f"{len(self.entries):,} journal entr{'y' if len(self.entries) == 1 else 'ies'} "
-            f"({self.mode}, journal {self.journal}) totalling {total:,}; "
-            f"{len(self.truncations):,} description(s) cut to fit"
+            f"{plural(len(self.entries), 'journal entry', 'journal entries')} "
+            f"({self.mode}, journal {self.journal}) totalling {total:,.2f}; "
+            f"{plural(len(self.truncations), 'description')} cut to fit"
         )
 
 
@@ -358,7 +361,8 @@ def from_actions(
         report = validate(actions, catalog, settings)
     if not report.ok and on_invalid == "halt":
         raise ValidationError(
-            f"{len(report.invalid_ids)} invalid action(s); nothing was built: {report.summary()}",
+            f"{plural(len(report.invalid_ids), 'invalid action')}; nothing was built: "
+            f"{report.summary()}",
             report=report,
         )
     started = run_started or dt.datetime.now(dt.UTC)
@@ -440,16 +444,16 @@ def from_actions(
 # -- posting -----------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class PostReport(Report):
     """What :func:`post` did, one row per entry.
 
     Attributes:
-        outcomes: ``source_id``, ``REFERENCENO``, ``control_id``, ``status`` (``posted``:
-            posted by this run or found already in Intacct under the same control id;
-            ``already_posted``: the ledger had it from an earlier run, nothing sent;
-            ``failed``: Intacct refused it; ``pending``: sent without a known outcome, resent
-            by the next run), ``RECORDNO``, ``errors``.
+        outcomes: ``source_id``, ``REFERENCENO``, ``control_id``, ``status`` (the posting
+            engine's vocabulary, :mod:`intacct_sync.posting.status`: ``posted`` by this run or
+            found in the books, ``already_posted``, ``failed``, ``pending``, ``skipped``,
+            ``held``, ``drift``), ``RECORDNO``, ``errors``; then ``amount``, and for ``drift``
+            rows ``posted_amount``, ``content_hash``, ``posted_hash`` and the ``action`` to take.
     """
 
     outcomes: pd.DataFrame
@@ -464,29 +468,37 @@ class PostReport(Report):
 
     def summary(self) -> str:
         """Counts per status."""
-        return (
+        text = (
             f"{self.count('posted'):,} posted, {self.count('already_posted'):,} already posted, "
             f"{self.count('failed'):,} failed, {self.count('pending'):,} pending"
         )
+        for status in ("drift", "held", "skipped"):
+            if self.count(status):
+                text += f", {self.count(status):,} {status}"
+        return text
 
 
-def _record_numbers(ia: IntacctClient, references: Sequence[str]) -> dict[str, str]:
-    """RECORDNO of the GLBATCH holding each reference (the highest when several do)."""
-    found: dict[str, str] = {}
-    for start in range(0, len(references), 500):
-        chunk = list(references[start : start + 500])
-        frame = ia.query(
-            "GLBATCH",
-            select=["RECORDNO", "REFERENCENO"],
-            filter=filters.in_("REFERENCENO", chunk),
-        )
-        for record_no, reference in zip(
-            frame["RECORDNO"].tolist(), frame["REFERENCENO"].tolist(), strict=True
-        ):
-            key = str(reference)
-            if key not in found or int(record_no) > int(found[key]):
-                found[key] = str(record_no)
-    return found
+def _texts(fields: Mapping[str, Any], where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every scalar of a ``to_fields()`` mapping with its dotted path (owned lists numbered)."""
+    for name, value in fields.items():
+        path = f"{where}{name}"
+        if isinstance(value, Mapping):
+            yield from _texts(value, f"{path}.")
+        elif isinstance(value, list | tuple):
+            for number, item in enumerate(value, start=1):
+                if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+                    yield from _texts(item[1], f"{path}[{number}].")
+        else:
+            yield path, value
+
+
+def _refusal(entry: JournalEntry) -> str | None:
+    """Why ``entry`` cannot be written in an XML request (the field and the character), or None."""
+    for path, value in _texts(entry.to_fields()):
+        problem = unencodable(value)
+        if problem is not None:
+            return f"{path} {problem}"
+    return None
 
 
 def _post_entries(
@@ -497,144 +509,62 @@ def _post_entries(
     *,
     progress: bool = False,
 ) -> PostReport:
-    results: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, JournalEntry]] = []
-    for source_id, entry in items:
-        known = state.ledger_get(workflow, source_id)
-        if known is not None and known.status == "posted":
-            results[source_id] = {
-                "source_id": source_id,
-                "REFERENCENO": entry.reference_no,
-                "control_id": known.control_id,
-                "status": "already_posted",
-                "RECORDNO": known.record_no,
-                "errors": None,
-            }
-        else:
-            todo.append((source_id, entry))
-    duplicates: list[tuple[str, JournalEntry, str]] = []
-    incomplete: IncompleteWriteError | None = None
-    size = max(1, ia.batch_size)
-    for start in range(0, len(todo), size):
-        chunk = todo[start : start + size]
-        for source_id, entry in chunk:
-            # Written before sending: a crash from here on leaves a row the next run resends
-            # under the same control id (the gateway refuses a second execution).
-            state.ledger_put(
-                LedgerEntry(
-                    workflow=workflow,
-                    source_id=source_id,
-                    control_id=entry_control_id(entry),
-                    status="pending",
-                    detail=_detail(entry),
-                )
-            )
-        outcomes: pd.DataFrame | None
-        try:
-            outcomes = ia.create([entry for _, entry in chunk], progress=progress)
-        except IncompleteWriteError as exc:
-            outcomes = exc.outcomes if isinstance(exc.outcomes, pd.DataFrame) else None
-            incomplete = exc
-        records = frames.frame_to_records(outcomes) if outcomes is not None else []
-        by_row = {int(r["row"]): r for r in records}
-        for row, (source_id, entry) in enumerate(chunk):
-            control_id = entry_control_id(entry)
-            outcome = by_row.get(row)
-            status = outcome["status"] if outcome else "unknown"
-            result = {
-                "source_id": source_id,
-                "REFERENCENO": entry.reference_no,
-                "control_id": control_id,
-                "status": "pending",
-                "RECORDNO": None,
-                "errors": outcome["errors"] if outcome else None,
-            }
-            if outcome and outcome["control_id"] != control_id:
-                raise AssertionError(
-                    f"control id mismatch for {source_id}: ledger {control_id}, "
-                    f"sent {outcome['control_id']}"
-                )
-            if status == "success":
-                record_no = None if outcome is None else outcome["RECORDNO"]
-                result.update(
-                    status="posted", RECORDNO=None if record_no is None else str(record_no)
-                )
-                _ledger(state, workflow, source_id, entry, "posted", result["RECORDNO"])
-            elif status == "duplicate":
-                duplicates.append((source_id, entry, control_id))
-                result.update(status="posted", errors=None)
-            elif status in ("failure", "aborted"):
-                result.update(status="failed")
-                _ledger(state, workflow, source_id, entry, "failed", None, result["errors"])
-            results[source_id] = result
-        if incomplete is not None:
-            break
-    if duplicates:
-        # Executed by an earlier attempt whose answer was lost: the gateway refused to run the
-        # function again. Find the entry it created by its reference.
-        numbers = _record_numbers(ia, [str(e.reference_no) for _, e, _ in duplicates])
-        for source_id, entry, _ in duplicates:
-            record_no = numbers.get(str(entry.reference_no))
-            results[source_id]["RECORDNO"] = record_no
-            _ledger(state, workflow, source_id, entry, "posted", record_no)
-    for source_id, entry in todo:
-        results.setdefault(
-            source_id,
+    # An entry that cannot be written as XML would make the client refuse its whole batch (and
+    # the run) at send time, naming only a batch position: refuse it here, by its key, and post
+    # the rest.
+    refused: dict[int, dict[str, Any]] = {}
+    sendable: list[tuple[str, JournalEntry]] = []
+    for position, (source_id, entry) in enumerate(items):
+        problem = _refusal(entry)
+        if problem is None:
+            sendable.append((source_id, entry))
+            continue
+        refused[position] = {
+            "source_id": source_id,
+            "REFERENCENO": entry.reference_no,
+            "control_id": entry_control_id(entry),
+            "status": "skipped",
+            "errors": f"{source_id}: {problem}; not sent",
+            "amount": entry_total(entry),
+            "action": "fix the value in the source and run again",
+        }
+    postings = [
+        Posting(key=source_id, record=entry, reference=str(entry.reference_no or source_id))
+        for source_id, entry in sendable
+    ]
+    result = posting_engine.post(ia, state, workflow, postings, progress=progress)
+    outcomes = iter(result.outcomes)
+    rows = []
+    for position in range(len(items)):
+        if position in refused:
+            rows.append(refused[position])
+            continue
+        o = next(outcomes)
+        rows.append(
             {
-                "source_id": source_id,
-                "REFERENCENO": entry.reference_no,
-                "control_id": entry_control_id(entry),
-                "status": "pending",
-                "RECORDNO": None,
-                "errors": "not sent: the run stopped before this entry",
-            },
+                "source_id": o.key,
+                "REFERENCENO": o.reference,
+                "control_id": o.control_id,
+                "status": o.status,
+                "RECORDNO": o.record_no,
+                "errors": o.errors,
+                "amount": o.amount,
+                "posted_amount": o.posted_amount,
+                "content_hash": o.content_hash,
+                "posted_hash": o.posted_hash,
+                "action": o.action,
+            }
         )
-    report = PostReport(
-        outcomes=frames.frame_from_records(
-            [results[source_id] for source_id, _ in items], _POST_COLUMNS
-        )
-    )
+    report = PostReport(outcomes=frames.frame_from_records(rows, _POST_COLUMNS))
     log.info("post %s: %s", workflow, report.summary())
-    if incomplete is not None:
+    if result.stopped is not None:
         raise IncompleteWriteError(
-            f"posting stopped part way ({report.summary()}): {incomplete}; rerun to finish "
-            "(pending entries are resent under the same control ids and never posted twice)",
-            outcomes=report,
-        ) from incomplete
+            f"posting stopped part way ({report.summary()}): {result.stopped}; rerun to finish "
+            "(pending entries are looked up in the books and only the absent ones are sent)",
+            outcomes=report.outcomes,
+            report=report,
+        ) from result.stopped
     return report
-
-
-def _detail(entry: JournalEntry) -> dict[str, Any]:
-    return {
-        "journal": entry.journal,
-        "batch_date": entry.batch_date.isoformat(),
-        "reference": entry.reference_no,
-        "amount": str(sum((ln.amount for ln in entry.lines if ln.tr_type == 1), Decimal(0))),
-    }
-
-
-def _ledger(
-    state: StateStore,
-    workflow: str,
-    source_id: str,
-    entry: JournalEntry,
-    status: Literal["posted", "failed"],
-    record_no: str | None,
-    errors: str | None = None,
-) -> None:
-    detail = _detail(entry)
-    if errors:
-        detail["errors"] = errors
-    state.ledger_put(
-        LedgerEntry(
-            workflow=workflow,
-            source_id=source_id,
-            control_id=entry_control_id(entry),
-            status=status,
-            record_no=record_no,
-            detail=detail,
-        )
-    )
 
 
 def post(
@@ -644,12 +574,12 @@ def post(
     *,
     progress: bool = False,
 ) -> PostReport:
-    """Post a plan's entries once each, recording every posting in the ledger.
+    """Post a plan's entries once each, through the posting engine (:mod:`intacct_sync.posting`).
 
-    Entries whose ledger row says ``posted`` are not sent again. The others are written to the
-    ledger as ``pending`` (with their control id) before each request and updated after. An
-    entry the gateway reports as already executed (its control id ran before, e.g. the answer
-    was lost) counts as posted and its ``RECORDNO`` is looked up by ``REFERENCENO``.
+    Entries the ledger has as posted with the same content are ``already_posted``; with other
+    figures, ``drift`` (nothing is sent). Everything else is first looked up in Intacct by its
+    ``REFERENCENO`` (a previous attempt may have created it); only what is absent is written to
+    the ledger as ``pending`` and sent, then recorded ``posted`` or ``failed``.
 
     Args:
         ia: the Intacct client.
@@ -662,332 +592,10 @@ def post(
 
     Raises:
         IncompleteWriteError: the run stopped part way (network, gateway); ``.outcomes`` is
-            the :class:`PostReport` so far. Rerunning the same plan finishes the job.
+            the report's frame so far (``.report`` the :class:`PostReport`). Rerunning the same
+            plan finishes the job.
 
     >>> report = post(ia, plan, SQLiteStateStore())  # doctest: +SKIP
     """
     items = list(zip(plan.source_ids, plan.entries, strict=True))
     return _post_entries(ia, state, plan.workflow, items, progress=progress)
-
-
-# -- CSV import --------------------------------------------------------------------------------
-
-#: Columns a journal-lines CSV may have (``GLDIM<NAME>`` columns are user-defined dimensions).
-#: ``entry``, ``date``, ``description``, ``account`` and ``debit``/``credit`` are required.
-IMPORT_COLUMNS: tuple[str, ...] = (
-    "entry",
-    "date",
-    "description",
-    "account",
-    "debit",
-    "credit",
-    "memo",
-    "location",
-    "department",
-    "class",
-)
-_IMPORT_REQUIRED = ("entry", "date", "description", "account", "debit", "credit")
-_ISSUE_KINDS: Mapping[str, frames.Kind] = {
-    "line": "integer",
-    "entry": "text",
-    "field": "text",
-    "value": "text",
-    "message": "text",
-}
-
-
-@attrs.frozen(kw_only=True, eq=False)
-class JournalImport(Report):
-    """Journal lines read from a CSV file.
-
-    Attributes:
-        plan: the entries of the valid entries (a :class:`JournalPlan`; ``source_ids`` are
-            ``<journal>:<entry>``).
-        issues: one row per problem: ``line`` (the file's line number, header = 1),
-            ``entry``, ``field``, ``value``, ``message``.
-        invalid_entries: entry ids with at least one issue (none of their lines is posted).
-        lines: how many data lines the file had.
-    """
-
-    plan: JournalPlan
-    issues: pd.DataFrame
-    invalid_entries: tuple[str, ...]
-    lines: int
-
-    @property
-    def ok(self) -> bool:
-        """True when every row is good."""
-        return self.issues.empty
-
-    def to_frame(self) -> pd.DataFrame:
-        """The issues."""
-        return self.issues
-
-    def summary(self) -> str:
-        """Counts of lines, entries and issues."""
-        return (
-            f"{self.lines:,} line(s): {len(self.plan.entries):,} valid entr"
-            f"{'y' if len(self.plan.entries) == 1 else 'ies'}, "
-            f"{len(self.invalid_entries):,} invalid ({len(self.issues):,} issue(s))"
-        )
-
-
-def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        raise InputError(
-            f"{source} is not UTF-8 text (byte 0x{bad} at line {line}); save it as UTF-8 "
-            "(e.g. 'CSV UTF-8' in Excel)",
-            row=line,
-            field="encoding",
-            value=f"0x{bad}",
-        ) from None
-
-
-def _amount_cell(value: str) -> Decimal:
-    try:
-        amount = frames.parse_decimal(value)
-    except InputError:
-        amount = None
-    if amount is None:
-        raise ValueError(
-            "not a plain decimal amount (write 1234.50: no thousands separators, currency "
-            "signs or spaces)"
-        )
-    return amount
-
-
-def read_journal_lines(
-    source: str | Path | bytes | IO[bytes],
-    *,
-    journal: str = DEFAULT_IMPORT_JOURNAL,
-) -> JournalImport:
-    """Read journal lines from a CSV file and check every row.
-
-    The file is UTF-8 with a header row. Each line has ``entry`` (the entry's id: lines with
-    the same id form one entry, posted once ever under that id and journal), ``date``
-    (``YYYY-MM-DD``, the same on every line of an entry), ``description`` (the entry's title,
-    required on its first line), ``account``, exactly one of ``debit``/``credit`` (a plain
-    positive decimal such as ``1234.50``), and optionally ``memo``, ``location``,
-    ``department``, ``class`` and ``GLDIM<NAME>`` dimension columns. Each entry must balance.
-
-    Args:
-        source: a path, the file's bytes, or a binary file object.
-        journal: the journal symbol of every entry.
-
-    Returns:
-        A :class:`JournalImport`: the valid entries as a plan, and every issue with its line
-        number, field and value.
-
-    Raises:
-        InputError: the file is not UTF-8, has no header, or lacks/has unknown columns.
-    """
-    if isinstance(source, bytes):
-        data, name = source, "the CSV data"
-    elif isinstance(source, str | Path):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}", value=str(path)) from None
-        name = str(path)
-    else:
-        data, name = source.read(), getattr(source, "name", "the CSV file")
-    text = _decode(data, name)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise InputError(f"{name} is empty; expected a header row", row=1) from None
-    missing = [c for c in _IMPORT_REQUIRED if c not in header]
-    unknown = [c for c in header if c not in IMPORT_COLUMNS and not c.startswith("GLDIM")]
-    if missing or unknown:
-        problem = (
-            f"missing column(s) {', '.join(missing)}"
-            if missing
-            else f"unknown column(s) {', '.join(unknown)}"
-        )
-        raise InputError(
-            f"{name}: {problem}; expected {', '.join(IMPORT_COLUMNS)} and GLDIM<NAME> columns",
-            row=1,
-            field=(missing or unknown)[0],
-        )
-    issues: list[dict[str, Any]] = []
-    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    count = 0
-
-    def issue(line: int, entry: str, field: str, value: Any, message: str) -> None:
-        issues.append(
-            {"line": line, "entry": entry, "field": field, "value": value, "message": message}
-        )
-
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        count += 1
-        if len(cells) != len(header):
-            issue(line, "", "", None, f"{len(cells)} cell(s) for {len(header)} column(s)")
-            continue
-        row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-        entry = row["entry"]
-        if not entry:
-            issue(line, "", "entry", None, "every line needs an entry id")
-            continue
-        groups.setdefault(entry, []).append((line, row))
-    entries: list[JournalEntry] = []
-    ids: list[str] = []
-    invalid: list[str] = []
-    for entry_id, rows in groups.items():
-        before = len(issues)
-        built = _import_entry(journal, entry_id, rows, issue)
-        if built is None or len(issues) > before:
-            invalid.append(entry_id)
-            continue
-        entries.append(built)
-        ids.append(f"{journal}:{entry_id}")
-    plan = JournalPlan(
-        entries=tuple(entries),
-        source_ids=tuple(ids),
-        names=tuple(e.reference_no for e in entries),
-        truncations=frames.frame_from_records([], _TRUNCATION_COLUMNS),
-        validation=None,
-        mode="import",
-        journal=journal,
-        workflow=IMPORT_WORKFLOW,
-    )
-    issue_frame = frames.frame_from_records(issues, _ISSUE_KINDS)
-    if len(issue_frame):
-        issue_frame = issue_frame.sort_values("line", kind="stable").reset_index(drop=True)
-    unassigned = any(i["entry"] == "" for i in issues)
-    result = JournalImport(
-        plan=plan,
-        issues=issue_frame,
-        invalid_entries=tuple(invalid) + (("",) if unassigned else ()),
-        lines=count,
-    )
-    log.info("%s: %s", name, result.summary())
-    return result
-
-
-def _import_entry(
-    journal: str,
-    entry_id: str,
-    rows: list[tuple[int, dict[str, str]]],
-    issue: Any,
-) -> JournalEntry | None:
-    first_line = rows[0][0]
-    dates = []
-    lines: list[JournalLine] = []
-    total = Decimal(0)
-    description = next((r["description"] for _, r in rows if r["description"]), "")
-    if not rows[0][1]["description"]:
-        issue(
-            first_line, entry_id, "description", None, "the entry's first line needs a description"
-        )
-    for line, row in rows:
-        try:
-            dates.append(dt.date.fromisoformat(row["date"]))
-        except ValueError:
-            issue(line, entry_id, "date", row["date"] or None, "not a date written YYYY-MM-DD")
-        if not row["account"]:
-            issue(line, entry_id, "account", None, "every line needs an account")
-        debit, credit = row["debit"], row["credit"]
-        if bool(debit) == bool(credit):
-            issue(
-                line,
-                entry_id,
-                "debit" if debit else "debit/credit",
-                f"{debit}/{credit}" if debit else None,
-                "give exactly one of debit and credit",
-            )
-            continue
-        field, cell, tr_type = ("debit", debit, 1) if debit else ("credit", credit, -1)
-        try:
-            amount = _amount_cell(cell)
-        except ValueError as exc:
-            issue(line, entry_id, field, cell, str(exc))
-            continue
-        if amount <= 0:
-            issue(line, entry_id, field, cell, "the amount must be greater than zero")
-            continue
-        total += amount * tr_type
-        try:
-            lines.append(
-                JournalLine(
-                    account_no=row["account"],
-                    amount=amount,
-                    tr_type=tr_type,
-                    memo=row.get("memo") or None,
-                    location=row.get("location") or None,
-                    department=row.get("department") or None,
-                    class_id=row.get("class") or None,
-                    dimensions={k: v for k, v in row.items() if k.startswith("GLDIM") and v},
-                )
-            )
-        except InputError as exc:
-            issue(line, entry_id, exc.field or field, cell, str(exc))
-    if len(set(dates)) > 1:
-        issue(
-            first_line,
-            entry_id,
-            "date",
-            ", ".join(sorted({d.isoformat() for d in dates})),
-            "the lines of one entry must share one date",
-        )
-    if len(rows) < 2:
-        issue(first_line, entry_id, "entry", entry_id, "an entry needs at least two lines")
-        return None
-    if len(lines) == len(rows) and total != 0:
-        issue(
-            first_line,
-            entry_id,
-            "debit/credit",
-            str(total),
-            f"the entry does not balance: debits minus credits = {total}",
-        )
-    if len(lines) != len(rows) or not dates or not description:
-        return None
-    return JournalEntry(
-        key=f"{IMPORT_WORKFLOW}:{journal}:{entry_id}",
-        journal=journal,
-        batch_date=dates[0],
-        title=description,
-        lines=lines,
-        reference_no=entry_id,
-    )
-
-
-def post_journal_lines(
-    ia: IntacctClient,
-    imported: JournalImport,
-    state: StateStore,
-    *,
-    skip_invalid: bool = False,
-    progress: bool = False,
-) -> PostReport:
-    """Post the entries read by :func:`read_journal_lines`, each once ever.
-
-    Args:
-        ia: the Intacct client.
-        imported: what :func:`read_journal_lines` returned.
-        state: the state store holding the ledger (workflow ``journal_import``).
-        skip_invalid: post the valid entries even when some rows are bad (the entries with a
-            bad row are never posted in part).
-        progress: show a progress bar.
-
-    Raises:
-        ValidationError: some rows are bad and ``skip_invalid`` is False; nothing was posted
-            (``.report`` is the :class:`JournalImport`).
-        IncompleteWriteError: as for :func:`post`.
-    """
-    if not imported.ok and not skip_invalid:
-        raise ValidationError(
-            f"{len(imported.issues)} problem(s) in the file; nothing was posted: "
-            f"{imported.summary()}",
-            report=imported,
-        )
-    return post(ia, imported.plan, state, progress=progress)

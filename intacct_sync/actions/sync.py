@@ -9,23 +9,40 @@ moves the watermark forward.
 The watermark rule
 ------------------
 
-A run reads the actions with ``CreatedDate`` strictly after ``W`` (the stored watermark, or
-``since`` when given). Each action read ends *settled* (posted by this run, already posted,
-or excluded) or *unsettled* (invalid, failed, still pending, or held back because the run
+A run reads the actions with ``CreatedDate`` strictly after ``W - overlap`` (``W`` the stored
+watermark; ``overlap`` one hour unless told otherwise), or strictly after ``since`` when given.
+The overlap is read again on purpose: ``CreatedDate`` is stamped when a record's transaction
+starts, not when it commits, so an action committed after a run can carry a ``CreatedDate``
+just before (or equal to) that run's watermark; the overlap reads it, and the actions read
+again are recognised by the posting engine (ledger and content hash) and not posted twice.
+
+Each action read ends *settled* (posted by this run, already posted, or excluded) or
+*unsettled* (invalid, refused, failed, drift, still pending, or held back because the run
 halted). The new watermark is the latest ``CreatedDate`` of the actions read that is earlier
-than every unsettled action's ``CreatedDate`` (all of them when none is unsettled). So the
-watermark never passes an action that was not posted: the next run reads it again, and the
-settled actions it reads again are recognised as already posted (ledger, or
-``Intacct_Posted__c``) and not posted twice. The watermark never moves backwards, nothing moves
-it in a dry run, and a run given a ``since`` later than the stored watermark leaves it alone
-(that window cannot vouch for the actions before ``since``).
+than every unsettled action's ``CreatedDate`` (all of them when none is unsettled) **and not
+later than the run's start**. So the watermark never passes an action that was not posted
+(the next run reads it again), and a record dated in the future (an audit-field data load
+with ``CreatedDate`` in 2031) is processed and reported (:attr:`SyncReport.future_dated`) but
+never moves the watermark: every later run reads it again and finds it already posted. The
+watermark never moves backwards, nothing moves it in a dry run, and a run given a ``since``
+later than the stored watermark leaves it alone (that window cannot vouch for the actions
+before ``since``).
+
+One bad action does not stop the night: a value Intacct cannot take (a control character
+pasted from Word) is refused at validation with the action's id and name, and the rest of the
+run follows ``on_invalid`` (``halt``: nothing posted, the report names it; ``skip``: the
+others are posted). The watermark then waits just before the refused action, and every run
+posts whatever else is new, until the action is fixed (or tagged excluded) and posted.
+
+(A little over the usual ~600 lines: the run, its report and the watermark rule are one
+contract and read best together.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -53,13 +70,16 @@ from intacct_sync.actions.journals import (
 )
 from intacct_sync.errors import InputError, ValidationError
 from intacct_sync.intacct.client import IntacctClient
-from intacct_sync.reports import Report
+from intacct_sync.posting.engine import DRIFT_ACTION, lease_for
+from intacct_sync.posting.identity import content_hash
+from intacct_sync.reports import Report, plural, when
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
-from intacct_sync.state import StateStore
+from intacct_sync.state import StateStore, run_lease
 
 __all__ = [
     "ActionSync",
+    "DEFAULT_OVERLAP",
     "OUTCOMES",
     "SyncReport",
     "WATERMARK",
@@ -73,14 +93,18 @@ WATERMARK = "actions.last_sync_at"
 #: What can happen to an action in a run.
 OUTCOMES = (
     "posted",  # posted by this run
-    "already_posted",  # posted before (ledger or Intacct_Posted__c); nothing sent
+    "already_posted",  # posted before (ledger); nothing sent
     "excluded",  # carries the exclusion tag
     "invalid",  # failed validation; flagged System Needs Review
     "held",  # valid, but the run halted on invalid actions
     "failed",  # Intacct refused the entry
     "pending",  # sent without a known outcome (see IncompleteWriteError)
+    "drift",  # posted earlier with other figures; nothing sent (see intacct_sync.posting)
+    "skipped",  # refused before sending: a value Intacct cannot take
     "would_post",  # dry run: would be posted
 )
+#: How far before the stored watermark each run reads again unless told otherwise.
+DEFAULT_OVERLAP = dt.timedelta(hours=1)
 _SETTLED = frozenset({"posted", "already_posted", "excluded"})
 _ACTION_ROWS: Mapping[str, frames.Kind] = {
     "action_id": "text",
@@ -93,22 +117,31 @@ _ACTION_ROWS: Mapping[str, frames.Kind] = {
 
 
 def next_watermark(
-    created: Iterable[tuple[dt.datetime, bool]], current: dt.datetime | None
+    created: Iterable[tuple[dt.datetime, bool]],
+    current: dt.datetime | None,
+    *,
+    ceiling: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The watermark after a run, from each action read: ``(CreatedDate, settled)``.
 
-    See the module's watermark rule. ``current`` is returned when nothing moves it forward.
+    See the module's watermark rule. ``ceiling`` (the run's start) caps it: a ``CreatedDate``
+    after it (a record dated in the future) never moves the watermark. ``current`` is returned
+    when nothing moves it forward.
 
     >>> t = [dt.datetime(2026, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3)]
     >>> next_watermark([(t[0], True), (t[1], False), (t[2], True)], None).day
     1
     >>> next_watermark([(t[0], True), (t[2], True)], t[1]).day
     3
+    >>> next_watermark([(t[0], True), (t[2], True)], None, ceiling=t[1]).day
+    1
     """
     rows = list(created)
     unsettled = [c for c, ok in rows if not ok]
     limit = min(unsettled) if unsettled else None
-    candidates = [c for c, _ in rows if limit is None or c < limit]
+    candidates = [
+        c for c, _ in rows if (limit is None or c < limit) and (ceiling is None or c <= ceiling)
+    ]
     if not candidates:
         return current
     best = max(candidates)
@@ -117,7 +150,7 @@ def next_watermark(
     return best
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SyncReport(Report):
     """What one :meth:`ActionSync.run` did.
 
@@ -135,6 +168,7 @@ class SyncReport(Report):
         validation: the validation report of the actions not already posted.
         plan: the entries built (None when the run halted).
         crm_failures: CRM updates (write-back, flags) that failed; retried by the next run.
+        overlap: how far before the stored watermark this run read again.
     """
 
     started_at: dt.datetime
@@ -149,6 +183,16 @@ class SyncReport(Report):
     validation: ValidationReport | None
     plan: JournalPlan | None = None
     crm_failures: int = 0
+    overlap: dt.timedelta = dt.timedelta(0)
+
+    @property
+    def future_dated(self) -> pd.DataFrame:
+        """Actions whose ``CreatedDate`` is after the run started (an audit-field data load, a
+        clock gone wrong): processed as usual, but they never move the watermark."""
+        if len(self.actions) == 0:
+            return self.actions
+        later = self.actions["CreatedDate"] > pd.Timestamp(self.started_at)
+        return self.actions[later.fillna(False).astype(bool)].reset_index(drop=True)
 
     def count(self, outcome: str) -> int:
         """Actions with ``outcome``."""
@@ -180,14 +224,33 @@ class SyncReport(Report):
         c = self.counts
         verb = "would post" if self.dry_run else "posted"
         posted = c["would_post"] if self.dry_run else c["posted"]
-        state = "HALTED: nothing posted; " if self.halted else ""
+        if self.halted:
+            state = (
+                "DRY RUN, would halt: nothing would be posted; "
+                if self.dry_run
+                else ("HALTED: nothing posted; ")
+            )
+        else:
+            state = "DRY RUN: " if self.dry_run else ""
+        since = "since the beginning" if self.since is None else f"created after {when(self.since)}"
+        watermark = (
+            f"watermark stays at {when(self.watermark_before, never='none')}"
+            if self.watermark_before == self.watermark_after
+            else f"watermark {when(self.watermark_before, never='none')} -> "
+            f"{when(self.watermark_after, never='none')}"
+        )
         return (
-            f"{state}{c['read']:,} action(s) read since {_when(self.since)}: {posted:,} {verb}, "
+            f"{state}{plural(c['read'], 'action')} read {since}: {posted:,} {verb}, "
             f"{c['already_posted']:,} already posted, {c['excluded']:,} excluded, "
             f"{c['invalid']:,} invalid, {c['failed']:,} failed, {c['pending']:,} pending"
-            + (f", {c['held']:,} held" if c["held"] else "")
-            + f"; watermark {_when(self.watermark_before)} -> {_when(self.watermark_after)}"
-            + (f"; {self.crm_failures} CRM update(s) failed" if self.crm_failures else "")
+            + "".join(f", {c[o]:,} {o}" for o in ("held", "drift", "skipped") if c[o])
+            + (
+                f", {len(self.future_dated):,} dated after the run started"
+                if len(self.future_dated)
+                else ""
+            )
+            + f"; {watermark}"
+            + (f"; {plural(self.crm_failures, 'CRM update')} failed" if self.crm_failures else "")
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -195,6 +258,8 @@ class SyncReport(Report):
         return {
             "started_at": self.started_at.isoformat(),
             "since": _iso(self.since),
+            "overlap_seconds": self.overlap.total_seconds(),
+            "future_dated": self.future_dated["action_id"].tolist(),
             "watermark_before": _iso(self.watermark_before),
             "watermark_after": _iso(self.watermark_after),
             "mode": self.mode,
@@ -206,10 +271,6 @@ class SyncReport(Report):
             "issues": _records(self.issues),
             "actions": _records(self.actions),
         }
-
-
-def _when(value: dt.datetime | None) -> str:
-    return "the beginning" if value is None else value.isoformat(timespec="seconds")
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -247,6 +308,8 @@ class ActionSync:
         description_limit: longest entry description.
         timezone: time zone entry dates are taken in.
         watermark: the watermark's name in the state store.
+        overlap: how far before the stored watermark each run reads again (default one hour;
+            see the module's watermark rule). Longer is safe, only slower.
         clock: returns "now" (timezone-aware); for tests.
     """
 
@@ -264,6 +327,7 @@ class ActionSync:
         description_limit: int = DESCRIPTION_LIMIT,
         timezone: str | dt.tzinfo = "UTC",
         watermark: str = WATERMARK,
+        overlap: dt.timedelta = DEFAULT_OVERLAP,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         if mode not in ("individual", "batch"):
@@ -280,7 +344,12 @@ class ActionSync:
         self.on_invalid: OnInvalid = on_invalid
         self.description_limit = description_limit
         self.timezone = timezone
+        if overlap < dt.timedelta(0):
+            raise InputError(
+                "overlap is a timedelta of zero or more", field="overlap", value=overlap
+            )
         self.watermark = watermark
+        self.overlap = overlap
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def __repr__(self) -> str:
@@ -340,76 +409,123 @@ class ActionSync:
             IncompleteWriteError: posting stopped part way; rerun to finish.
         """
         started = self._clock()
+        if started.tzinfo is None:
+            raise InputError("the clock must be timezone-aware", field="clock", value=started)
+        if dry_run:
+            return self._run(started, since=since, dry_run=True)
+        # One run at a time per store, company and workflow: two runs could read the same
+        # watermark and both move it; the posting engine's own lease nests inside this one.
+        with run_lease(self.state, lease_for(self.ia, ACTIONS_WORKFLOW)):
+            return self._run(started, since=since, dry_run=False)
+
+    def _run(self, started: dt.datetime, *, since: dt.datetime | None, dry_run: bool) -> SyncReport:
         before = self.last_sync_at
-        window = since if since is not None else before
+        if since is not None:
+            window: dt.datetime | None = since
+        else:
+            window = None if before is None else before - self.overlap
         actions = self.load_actions(window)
-        ledger_posted = {
-            e.source_id: e.record_no
-            for e in self.state.ledger(ACTIONS_WORKFLOW)
-            if e.status == "posted"
+        ledger = {
+            e.source_id: e for e in self.state.ledger(ACTIONS_WORKFLOW) if e.status == "posted"
         }
-        crm_posted = actions["Intacct_Posted__c"].fillna(False).astype(bool)
-        in_ledger = actions["Id"].isin(list(ledger_posted))
-        done = crm_posted | in_ledger
+        ids = [str(i) for i in actions["Id"].tolist()]
+        # Actions the ledger holds as posted still go through validation and the posting engine,
+        # which compares their content hash with what was posted (an edited action is drift).
+        # The CRM flag alone proves nothing (it can be set by hand): an action the ledger does
+        # not hold goes to the engine too, which finds it in the books or posts it.
+        known = {i for i in ids if i in ledger}
         outcome: dict[str, str] = {}
-        record_no: dict[str, str | None] = {}
+        record_no: dict[str, str | None] = {i: ledger[i].record_no for i in known}
         message: dict[str, str | None] = {}
-        for action_id, crm_no in zip(
-            actions.loc[done, "Id"].tolist(),
-            actions.loc[done, "Intacct_Record_No__c"].tolist(),
-            strict=True,
-        ):
-            outcome[action_id] = "already_posted"
-            record_no[action_id] = ledger_posted.get(action_id) or _text(crm_no)
-        # Posted per the ledger but not yet marked in the CRM (a run stopped after posting).
-        repair = actions[in_ledger & ~crm_posted]
-        todo = actions[~done].reset_index(drop=True)
-        report = validate(todo, self.catalog, self.settings)
+        report = validate(actions, self.catalog, self.settings)
         for action_id in report.excluded_ids:
             outcome[action_id] = "excluded"
+            if action_id in known:
+                message[action_id] = (
+                    f"posted earlier (RECORDNO {ledger[action_id].record_no}); now tagged to be "
+                    "excluded: the entry stays in the books"
+                )
         issues = report.issues.groupby("action_id", sort=False)["message"].agg("; ".join)
-        for action_id, text in issues.items():
-            outcome[str(action_id)] = "invalid"
-            message[str(action_id)] = str(text)
+        for key, text in issues.items():
+            action_id = str(key)
+            if action_id in known:
+                # Posted, and edited since into something that fails validation: a change to
+                # decide on, not a new invalid action to flag or to halt the run for.
+                outcome[action_id] = "drift"
+                message[action_id] = (
+                    f"posted earlier (RECORDNO {ledger[action_id].record_no}) but now fails "
+                    f"validation: {text}; nothing was sent: {DRIFT_ACTION}"
+                )
+            else:
+                outcome[action_id] = "invalid"
+                message[action_id] = str(text)
+        new_invalid = [i for i in report.invalid_ids if i not in known]
         failures = 0
         if not dry_run:
-            failures += self._flag_invalid(todo, report)
-            failures += self._write_back(
-                {str(i): ledger_posted.get(str(i)) for i in repair["Id"].tolist()}
-            )
-        halted = not report.ok and self.on_invalid == "halt"
-        plan: JournalPlan | None = None
+            failures += self._flag_invalid(actions, new_invalid)
+        halted = bool(new_invalid) and self.on_invalid == "halt"
+        plan = from_actions(
+            report,
+            journal=self.journal,
+            mode=self.mode,
+            run_started=started,
+            on_invalid="skip",
+            description_limit=self.description_limit,
+            timezone=self.timezone,
+        )
         if halted:
-            for action_id in report.valid["action_id"].tolist():
-                outcome[action_id] = "held"
+            for action_id in plan.source_ids:
+                if action_id not in known:
+                    outcome[action_id] = "held"
+            # Nothing new is sent; the posted ones are still checked for drift (the engine
+            # sends nothing for a ledger row that is posted).
+            sent = _subset(plan, known)
         else:
-            plan = from_actions(
-                report,
-                journal=self.journal,
-                mode=self.mode,
-                run_started=started,
-                on_invalid="skip",
-                description_limit=self.description_limit,
-                timezone=self.timezone,
-            )
-            if dry_run:
-                for action_id in plan.source_ids:
+            sent = plan
+        if dry_run:
+            for action_id, entry in zip(sent.source_ids, sent.entries, strict=True):
+                if action_id in known:
+                    posted_hash = ledger[action_id].detail.get("content_hash")
+                    same = posted_hash is None or posted_hash == content_hash(entry)
+                    outcome[action_id] = "already_posted" if same else "drift"
+                else:
                     outcome[action_id] = "would_post"
-            else:
-                posted = post(self.ia, plan, self.state)
-                failures += self._apply(posted, outcome, record_no, message)
+        elif sent.entries:
+            posted = post(self.ia, sent, self.state)
+            self._apply(posted, outcome, record_no, message)
+        if not dry_run:
+            crm_posted = dict(
+                zip(ids, actions["Intacct_Posted__c"].fillna(False).astype(bool), strict=True)
+            )
+            # Posted by this run, or found in the books or the ledger but not yet marked in the
+            # CRM (a run stopped after posting).
+            failures += self._write_back(
+                {
+                    i: record_no.get(i)
+                    for i in ids
+                    if outcome.get(i) == "posted"
+                    or (outcome.get(i) == "already_posted" and not crm_posted[i])
+                }
+            )
         after = before
         covers = since is None or before is None or since <= before
         if not dry_run and covers:
             settled = [
                 (ts.to_pydatetime(), outcome.get(action_id) in _SETTLED)
-                for action_id, ts in zip(
-                    actions["Id"].tolist(), actions["CreatedDate"].tolist(), strict=True
-                )
+                for action_id, ts in zip(ids, actions["CreatedDate"].tolist(), strict=True)
             ]
-            after = next_watermark(settled, before)
+            after = next_watermark(settled, before, ceiling=started)
             if after is not None and after != before:
                 self.state.set_watermark(self.watermark, after)
+        for action_id, ts in zip(ids, actions["CreatedDate"].tolist(), strict=True):
+            if ts > pd.Timestamp(started):
+                note = (
+                    f"CreatedDate {ts.isoformat()} is after this run started "
+                    f"({started.isoformat(timespec='seconds')}): it does not move the watermark"
+                )
+                message[action_id] = (
+                    f"{message[action_id]}; {note}" if message.get(action_id) else note
+                )
         rows = [
             {
                 "action_id": action_id,
@@ -420,10 +536,7 @@ class ActionSync:
                 "message": message.get(action_id),
             }
             for action_id, name, created in zip(
-                actions["Id"].tolist(),
-                actions["Name"].tolist(),
-                actions["CreatedDate"].tolist(),
-                strict=True,
+                ids, actions["Name"].tolist(), actions["CreatedDate"].tolist(), strict=True
             )
         ]
         result = SyncReport(
@@ -437,24 +550,26 @@ class ActionSync:
             halted=halted,
             actions=frames.frame_from_records(rows, _ACTION_ROWS),
             validation=report,
-            plan=plan,
+            plan=None if halted else plan,
             crm_failures=failures,
+            overlap=self.overlap if since is None and before is not None else dt.timedelta(0),
         )
         log.info("%s", result.summary())
         if halted:
             raise ValidationError(
-                f"{len(report.invalid_ids)} invalid action(s); nothing was posted. "
-                f"{result.summary()}",
+                f"{plural(len(new_invalid), 'invalid action')}; nothing was posted: "
+                + ", ".join(_named(report, i) for i in new_invalid[:10])
+                + (" ..." if len(new_invalid) > 10 else "")
+                + f". {result.summary()}",
                 report=result,
             )
         return result
 
     # -- CRM writes ------------------------------------------------------------------------
 
-    def _flag_invalid(self, todo: pd.DataFrame, report: ValidationReport) -> int:
-        invalid = set(report.invalid_ids)
-        status = todo["Status__c"].astype("string")
-        need = todo[todo["Id"].isin(list(invalid)) & (status.fillna("") != NEEDS_REVIEW)]
+    def _flag_invalid(self, actions: pd.DataFrame, invalid: Sequence[str]) -> int:
+        status = actions["Status__c"].astype("string")
+        need = actions[actions["Id"].isin(list(invalid)) & (status.fillna("") != NEEDS_REVIEW)]
         if need.empty:
             return 0
         outcome = self.sf.update(
@@ -483,26 +598,48 @@ class ActionSync:
         outcome: dict[str, str],
         record_no: dict[str, str | None],
         message: dict[str, str | None],
-    ) -> int:
-        newly: dict[str, str | None] = {}
+    ) -> None:
         for row in frames.frame_to_records(posted.outcomes):
             action_id = str(row["source_id"])
             status = str(row["status"])
-            record_no[action_id] = row["RECORDNO"]
-            if row["errors"]:
+            outcome[action_id] = status
+            record_no[action_id] = row["RECORDNO"] or record_no.get(action_id)
+            if status == "drift":
+                was = "unknown" if row["posted_amount"] is None else f"{row['posted_amount']}"
+                message[action_id] = (
+                    f"posted earlier (RECORDNO {row['RECORDNO']}) for {was}; the action now "
+                    f"reads {row['amount']}"
+                    + (f" ({row['errors']})" if row["errors"] else "")
+                    + f"; {row['action'] or DRIFT_ACTION}"
+                )
+            elif row["errors"]:
                 message[action_id] = str(row["errors"])
-            if status == "posted":
-                outcome[action_id] = "posted"
-                newly[action_id] = row["RECORDNO"]
-            elif status == "already_posted":
-                outcome[action_id] = "already_posted"
-            else:
-                outcome[action_id] = status
-        return self._write_back(newly)
+
+
+def _subset(plan: JournalPlan, keep: Iterable[str]) -> JournalPlan:
+    """``plan`` with only the entries of the actions in ``keep``."""
+    wanted = set(keep)
+    chosen = [i for i, sid in enumerate(plan.source_ids) if sid in wanted]
+    return attrs.evolve(
+        plan,
+        entries=tuple(plan.entries[i] for i in chosen),
+        source_ids=tuple(plan.source_ids[i] for i in chosen),
+        names=tuple(plan.names[i] for i in chosen),
+        truncations=plan.truncations[plan.truncations["source_id"].isin(wanted)].reset_index(
+            drop=True
+        ),
+    )
+
+
+def _named(report: ValidationReport, action_id: str) -> str:
+    issues = report.issues[report.issues["action_id"] == action_id]
+    name = next((str(n) for n in issues["name"].tolist() if not pd.isna(n)), None)
+    what = "; ".join(str(m) for m in issues["message"].tolist())
+    return f"{name or action_id} ({action_id}: {what})"
 
 
 def _failed(outcome: pd.DataFrame, what: str) -> int:
-    bad = outcome[~outcome["success"].fillna(False).astype(bool)]
+    bad = outcome[~outcome["done"].fillna(False).astype(bool)]
     if len(bad):
         log.warning("%s: %d CRM update(s) failed: %s", what, len(bad), bad["errors"].tolist()[:5])
     return len(bad)

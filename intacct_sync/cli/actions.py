@@ -4,22 +4,21 @@ Commands:
     actions sync           post CRM actions created since the watermark as journal entries
     journals import FILE   post journal lines from a UTF-8 CSV file
 
-Exit codes: 0 done (including "nothing new"), 1 error (credentials, network, a run that stopped
-part way: rerun it), 2 usage, 3 validation failed and nothing was posted (``actions sync`` halted
-on invalid actions; ``journals import`` found bad rows without ``--skip-invalid``).
+Exit codes (:data:`intacct_sync.cli.common.EXIT_CODES`): 0 done (including "nothing new"),
+1 error (credentials, network, a run that stopped part way: rerun it), 2 usage, 3 needs
+attention: ``actions sync`` halted on invalid actions or some were not posted (skipped, failed,
+pending, drift); ``journals import`` found bad rows (nothing posted without ``--skip-invalid``;
+with it, the valid entries are posted and the exit code stays 3), or an entry was refused.
 
 Credentials come from the ``INTACCT_*`` / ``SF_*`` variables (or ``--profile``); ``--sandbox``
 runs against the embedded sandbox instead (with a throwaway state store unless ``--state`` is
-given).
+given). Nothing falls back to the sandbox.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,164 +33,180 @@ from intacct_sync.actions.catalog import (
     validate,
     write_catalog,
 )
+from intacct_sync.actions.journal_import import (
+    JournalImport,
+    post_journal_lines,
+    preflight_journal_lines,
+    read_journal_lines,
+)
 from intacct_sync.actions.journals import (
     DEFAULT_ACTIONS_JOURNAL,
     DEFAULT_IMPORT_JOURNAL,
-    JournalImport,
     PostReport,
-    post_journal_lines,
-    read_journal_lines,
 )
 from intacct_sync.actions.sync import ActionSync, SyncReport
+from intacct_sync.cli.common import (
+    EXIT_ATTENTION,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_group,
+    announce,
+    connect,
+    emit_document,
+    open_state,
+    timestamp,
+)
 from intacct_sync.errors import ValidationError
-from intacct_sync.intacct.client import IntacctClient
-from intacct_sync.reports import frame_text
+from intacct_sync.reports import frame_text, plural, terminal_safe, write_csv
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.sandbox import COMPANIES, Sandbox
-from intacct_sync.state import DEFAULT_STATE_FILE, SQLiteStateStore
+from intacct_sync.state import SQLiteStateStore
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "EXIT_VALIDATION", "add_commands", "demo"]
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_VALIDATION = 3
-
-
-def _timestamp(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 timestamp: {text!r} (e.g. 2026-01-31T00:00:00Z)"
-        ) from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} has no time zone; add Z or an offset such as +01:00"
-        )
-    return value
+#: The old name of :data:`~intacct_sync.cli.common.EXIT_ATTENTION`.
+EXIT_VALIDATION = EXIT_ATTENTION
 
 
 def add_commands(subparsers: Any) -> None:
     """Add the ``actions`` and ``journals`` commands to the CLI's subparsers."""
-    actions = subparsers.add_parser(
-        "actions", help="CRM actions to Intacct journal entries"
-    ).add_subparsers(dest="actions_command", required=True)
-    sync = actions.add_parser(
+    actions = add_group(
+        subparsers,
+        "actions",
+        help="CRM actions to Intacct journal entries",
+        description="Donations, memberships and tickets recorded in the CRM (Action__c) "
+        "posted to Intacct as journal entries.",
+    )
+    sync = add_command(
+        actions,
         "sync",
         help="post CRM actions created since the watermark",
-        description="Validate the Action__c records created since the last run, post one "
-        "journal entry per valid action (once ever), mark them in the CRM and move the "
-        "watermark. Exit codes: 0 done, 1 error, 2 usage, 3 halted on invalid actions.",
+        description="Validate the Action__c records created since the last run (Salesforce), "
+        "post one journal entry per valid action to Intacct (once ever), mark them in "
+        "Salesforce and move the watermark. Invalid actions are flagged 'System Needs Review' "
+        "in Salesforce and, by default, halt the run before anything is posted. Talks to "
+        "Salesforce and Intacct; writes to both (--dry-run: to neither).",
+        writes=True,
+        state=True,
     )
-    sync.add_argument("--dry-run", action="store_true", help="build and report; write nothing")
-    sync.add_argument("--mode", choices=("individual", "batch"), default="individual")
-    sync.add_argument("--since", type=_timestamp, help="read actions created after this")
-    sync.add_argument("--on-invalid", choices=("halt", "skip"), default="halt")
-    sync.add_argument("--journal", default=DEFAULT_ACTIONS_JOURNAL, help="journal symbol")
-    _common(sync)
+    sync.add_argument(
+        "--mode",
+        choices=("individual", "batch"),
+        default="individual",
+        help="individual: each entry dated by its action; batch: all dated by the run's start",
+    )
+    sync.add_argument(
+        "--since",
+        type=timestamp,
+        help="read actions created after this ISO time with a zone (default: the watermark)",
+    )
+    sync.add_argument(
+        "--on-invalid",
+        choices=("halt", "skip"),
+        default="halt",
+        help="halt: post nothing when any action is invalid (default); skip: post the valid "
+        "ones (the exit code is still 3)",
+    )
+    sync.add_argument(
+        "--journal", default=DEFAULT_ACTIONS_JOURNAL, help="journal symbol (default %(default)s)"
+    )
     sync.set_defaults(run=_sync)
 
-    journals = subparsers.add_parser("journals", help="journal entries from files").add_subparsers(
-        dest="journals_command", required=True
+    journals = add_group(
+        subparsers,
+        "journals",
+        help="journal entries from files",
+        description="Journal entries from files, posted to Intacct.",
     )
-    imp = journals.add_parser(
+    imp = add_command(
+        journals,
         "import",
         help="post journal lines from a CSV file",
         description="Read journal lines (entry,date,description,account,debit,credit,memo,"
-        "location,department,class,GLDIM*) from a UTF-8 CSV and post each entry once ever. "
-        "Exit codes: 0 done, 1 error, 2 usage, 3 bad rows (nothing posted).",
+        "location,department,class,GLDIM*) from a UTF-8 CSV and post each entry to Intacct "
+        "once ever. Line numbers in messages are the file's (the header is line 1). Talks to "
+        "Intacct; writes to it (--dry-run: checks and previews only).",
+        writes=True,
+        salesforce=False,
+        state=True,
     )
-    imp.add_argument("file", type=Path, metavar="FILE.csv")
-    imp.add_argument("--dry-run", action="store_true", help="check and preview; post nothing")
+    imp.add_argument("file", type=Path, metavar="FILE.csv", help="the journal lines (UTF-8 CSV)")
     imp.add_argument(
-        "--skip-invalid", action="store_true", help="post the valid entries despite bad rows"
+        "--skip-invalid",
+        action="store_true",
+        help="post the valid entries despite bad rows (the exit code is still 3)",
     )
-    imp.add_argument("--journal", default=DEFAULT_IMPORT_JOURNAL, help="journal symbol")
-    _common(imp)
+    imp.add_argument(
+        "--journal", default=DEFAULT_IMPORT_JOURNAL, help="journal symbol (default %(default)s)"
+    )
     imp.set_defaults(run=_import)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state",
-        help=f"state store file (watermark, ledger); default {DEFAULT_STATE_FILE}, or a "
-        "throwaway one with --sandbox",
-    )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--profile", help="profile of ~/.intacct/credentials.ini")
-    parser.add_argument("--sandbox", action="store_true", help="run against the embedded sandbox")
-
-
-@contextmanager
-def _clients(args: argparse.Namespace) -> Iterator[tuple[IntacctClient, SalesforceClient]]:
-    if args.sandbox:
-        with Sandbox() as sb, sb.intacct_client() as ia, sb.salesforce_client() as sf:
-            yield ia, sf
-        return
-    with IntacctClient.from_env(profile=args.profile) as ia, SalesforceClient.from_env() as sf:
-        yield ia, sf
-
-
-@contextmanager
-def _intacct(args: argparse.Namespace) -> Iterator[IntacctClient]:
-    if args.sandbox:
-        with Sandbox() as sb, sb.intacct_client() as ia:
-            yield ia
-        return
-    with IntacctClient.from_env(profile=args.profile) as ia:
-        yield ia
-
-
-def _state(args: argparse.Namespace) -> SQLiteStateStore:
-    if args.state:
-        return SQLiteStateStore(args.state)
-    return SQLiteStateStore(":memory:" if args.sandbox else DEFAULT_STATE_FILE)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
-def _dump(document: Any, out: TextIO) -> None:
-    out.write(json.dumps(document, default=_json_default, indent=2) + "\n")
+_dump = emit_document
 
 
 def _print_sync(report: SyncReport, out: TextIO) -> None:
-    out.write(report.summary() + "\n")
+    out.write(terminal_safe(report.summary()) + "\n")
     if not report.issues.empty:
-        out.write("\nInvalid actions (flagged '" + NEEDS_REVIEW + "' in the CRM):\n\n")
+        flagged = (
+            f"would be flagged '{NEEDS_REVIEW}' in the CRM by the real run"
+            if report.dry_run
+            else f"flagged '{NEEDS_REVIEW}' in the CRM"
+        )
+        out.write(f"\nInvalid actions ({flagged}):\n\n")
         out.write(frame_text(report.issues) + "\n")
-    attention = report.to_frame()
-    attention = attention[attention["outcome"] != "invalid"] if not report.dry_run else attention
+    actions = report.actions
+    done = "would_post" if report.dry_run else "posted"
+    posted = actions[actions["outcome"] == done]
+    if len(posted):
+        title = "Entries the real run would post" if report.dry_run else "Entries posted"
+        out.write(f"\n{title}:\n\n" + frame_text(posted) + "\n")
+    # Held rows (a halted run) and the other unsettled outcomes: what was not, or would not be,
+    # posted, listed apart from what was.
+    attention = actions[
+        ~actions["outcome"].isin(["posted", "would_post", "already_posted", "excluded", "invalid"])
+    ]
     if len(attention):
-        title = "Entries that would be posted" if report.dry_run else "Actions needing attention"
+        title = "Not posted (needs attention)" if not report.dry_run else "Would not be posted"
         out.write(f"\n{title}:\n\n" + frame_text(attention) + "\n")
     if report.plan is not None and len(report.plan.truncations):
         out.write("\nDescriptions cut to fit:\n\n" + frame_text(report.plan.truncations) + "\n")
 
 
+def _sync_code(report: SyncReport) -> int:
+    """3 when anything read was not settled (invalid, held, failed, pending, drift, skipped)."""
+    unsettled = {"invalid", "held", "failed", "pending", "drift", "skipped"}
+    if report.halted or report.crm_failures:
+        return EXIT_ATTENTION
+    return EXIT_ATTENTION if any(report.count(o) for o in unsettled) else EXIT_OK
+
+
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
-    with _clients(args) as (ia, sf), _state(args) as state:
+    with connect(args) as conn, open_state(args, conn) as state:
+        announce(args, out, conn, "actions sync" + (" --dry-run" if args.dry_run else ""))
         sync = ActionSync(
-            ia, sf, state, journal=args.journal, mode=args.mode, on_invalid=args.on_invalid
+            conn.intacct,
+            conn.salesforce,
+            state,
+            journal=args.journal,
+            mode=args.mode,
+            on_invalid=args.on_invalid,
         )
         try:
             report = sync.run(since=args.since, dry_run=args.dry_run)
-            code = EXIT_OK
         except ValidationError as exc:
             if not isinstance(exc.report, SyncReport):
                 raise
-            report, code = exc.report, EXIT_VALIDATION
+            report = exc.report
     if args.format == "json":
         _dump(report.to_json(), out)
+    elif args.format == "csv":
+        write_csv(report.actions, out)
     else:
         _print_sync(report, out)
-    return code
+    return _sync_code(report)
 
 
 def _import_json(imported: JournalImport, posted: PostReport | None) -> dict[str, Any]:
@@ -208,26 +223,56 @@ def _import_json(imported: JournalImport, posted: PostReport | None) -> dict[str
 def _import(args: argparse.Namespace, out: TextIO) -> int:
     imported = read_journal_lines(args.file, journal=args.journal)
     posted: PostReport | None = None
-    code = EXIT_OK
-    if not imported.ok and not args.skip_invalid:
-        code = EXIT_VALIDATION
-    elif not args.dry_run and imported.plan.entries:
-        with _intacct(args) as ia, _state(args) as state:
-            posted = post_journal_lines(ia, imported, state, skip_invalid=args.skip_invalid)
+    code = EXIT_OK if imported.ok else EXIT_ATTENTION
+    stop = not imported.ok and not args.skip_invalid
+    with connect(args, salesforce=False) as conn:
+        announce(args, out, conn, "journals import" + (" --dry-run" if args.dry_run else ""))
+        checks = None
+        if not stop and args.dry_run and imported.plan.entries:
+            # The dry run checks what the real run's preflight will refuse (issue 14).
+            checks = preflight_journal_lines(conn.intacct, imported)
+            if not checks.ok:
+                code = EXIT_ATTENTION
+        if not stop and not args.dry_run and imported.plan.entries:
+            with open_state(args, conn) as state:
+                posted = post_journal_lines(
+                    conn.intacct, imported, state, skip_invalid=args.skip_invalid
+                )
+    if posted is not None and any(
+        posted.count(status) for status in ("failed", "pending", "drift", "skipped")
+    ):
+        code = EXIT_ATTENTION
     if args.format == "json":
         _dump(_import_json(imported, posted), out)
         return code
-    out.write(imported.summary() + "\n")
+    if args.format == "csv":
+        write_csv(posted.outcomes if posted is not None else imported.plan.entries_frame(), out)
+        return code
+    out.write(terminal_safe(imported.summary()) + "\n")
     if not imported.ok:
         out.write("\nBad rows (line numbers count the header as line 1):\n\n")
         out.write(frame_text(imported.issues) + "\n")
-    if code == EXIT_VALIDATION:
+    if stop:
         out.write("\nNothing was posted; fix the rows or pass --skip-invalid.\n")
     elif args.dry_run:
+        preview = imported.plan.entries_frame()
+        if checks is not None and not checks.ok:
+            refused = set(checks.breaches["entry"].astype(str))
+            out.write(
+                f"\n{terminal_safe(checks.summary())}. Intacct would refuse "
+                f"{plural(len(refused), 'entry', 'entries')}; the real run skips them:\n\n"
+            )
+            out.write(frame_text(checks.breaches) + "\n")
+            preview = preview[~preview["REFERENCENO"].astype(str).isin(refused)]
         out.write("\nDry run; these entries would be posted:\n\n")
-        out.write(frame_text(imported.plan.entries_frame()) + "\n")
+        out.write(frame_text(preview) + "\n")
     elif posted is not None:
-        out.write("\n" + posted.summary() + "\n\n" + frame_text(posted.outcomes) + "\n")
+        out.write("\n" + terminal_safe(posted.summary()) + "\n\n" + str(posted.table()) + "\n")
+        if not imported.ok:
+            out.write(
+                f"\n{plural(len(imported.invalid_entries), 'entry', 'entries')} with bad rows "
+                "not posted (--skip-invalid); fix them and import again.\n"
+            )
     return code
 
 

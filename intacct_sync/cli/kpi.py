@@ -2,38 +2,44 @@
 
 Commands:
     kpi post [--date YYYY-MM-DD] [--backfill FROM TO] [--dry-run] [--state PATH]
-             [--format table|json] [--sandbox]
         Count the KPIs from the CRM's gift history for the day (default today) or every day of
         FROM..TO, record the daily totals (state store and KPI_Daily_Total__c), post each change
         against the prior recorded day as a statistical entry (once per KPI and day), then check
         that the statistical accounts hold the KPIs' values.
-    kpi compare [--freq M|Q] [--months N] [--format table|json] [--sandbox]
+    kpi compare [--freq M|Q] [--months N]
         KPI series against contributions revenue and fundraising expense, per period.
 
-Credentials: ``INTACCT_*`` and ``SF_*`` variables (``IntacctClient.from_env``,
-``SalesforceClient.from_env``); ``--sandbox`` runs against the embedded sandbox instead.
-
-Exit codes: 0 done; 1 an error (network, API, bad input); 2 usage; 3 the holdings check found a
-drift, or a posting failed or is unconfirmed (rerun to finish).
+Credentials: ``INTACCT_*`` (or ``--profile``) and ``SF_*`` variables; ``--sandbox`` runs against
+the embedded sandbox instead. Exit codes: :data:`intacct_sync.cli.common.EXIT_CODES` (3: the
+holdings check found a drift, or a posting failed or is unconfirmed: rerun to finish).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
 from intacct_sync import kpi
+from intacct_sync.cli.common import (
+    EXIT_ATTENTION,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_group,
+    announce,
+    connect,
+    date,
+    open_state,
+)
 from intacct_sync.errors import IncompleteWriteError
-from intacct_sync.reports import frame_text
-from intacct_sync.state import DEFAULT_STATE_FILE, SQLiteStateStore
+from intacct_sync.reports import frame_text, terminal_safe, write_csv
+from intacct_sync.state import SQLiteStateStore
 
 if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
@@ -42,7 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SANDBOX_SEGMENTS", "add_commands", "demo"]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_VALIDATION = 0, 1, 2, 3
+#: The old name of :data:`~intacct_sync.cli.common.EXIT_ATTENTION`.
+EXIT_VALIDATION = EXIT_ATTENTION
 #: The sandbox nonprofit's KPIs: the default segments plus members (a membership in 1 year).
 SANDBOX_SEGMENTS: tuple[kpi.Segment | kpi.Rule, ...] = (
     *kpi.DEFAULT_SEGMENTS,
@@ -50,30 +57,8 @@ SANDBOX_SEGMENTS: tuple[kpi.Segment | kpi.Rule, ...] = (
 )
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).astimezone().date()
-
-
-@contextlib.contextmanager
-def _clients(use_sandbox: bool) -> Iterator[tuple[IntacctClient, SalesforceClient]]:
-    if use_sandbox:
-        from intacct_sync import sandbox
-
-        with sandbox.running() as sb, sb.intacct_client() as ia, sb.salesforce_client() as sf:
-            yield ia, sf
-        return
-    from intacct_sync.intacct.client import IntacctClient
-    from intacct_sync.salesforce.client import SalesforceClient
-
-    with IntacctClient.from_env() as ia, SalesforceClient.from_env() as sf:
-        yield ia, sf
 
 
 def _json_default(value: Any) -> Any:
@@ -127,21 +112,20 @@ def _post(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_USAGE
     else:
         start = end = args.date or _today()
-    state = SQLiteStateStore(args.state)
-    try:
-        with _clients(args.sandbox) as (ia, sf):
-            try:
-                posting, holdings, _ = run_post(
-                    ia, sf, state, start=start, end=end, dry_run=args.dry_run
-                )
-            except IncompleteWriteError as exc:
-                out.write(f"kpi post stopped part way (rerun to finish): {exc}\n")
-                return EXIT_VALIDATION
-    finally:
-        state.close()
+    with connect(args) as conn, open_state(args, conn) as state:
+        announce(args, out, conn, "kpi post" + (" --dry-run" if args.dry_run else ""))
+        try:
+            posting, holdings, _ = run_post(
+                conn.intacct, conn.salesforce, state, start=start, end=end, dry_run=args.dry_run
+            )
+        except IncompleteWriteError as exc:
+            out.write(f"kpi post stopped part way (rerun to finish): {terminal_safe(str(exc))}\n")
+            return EXIT_ERROR
     failed = posting.failed > 0 or (holdings is not None and not holdings.ok)
     shown = posting.to_frame()
-    if args.format == "json":
+    if args.format == "csv":
+        write_csv(shown, out)
+    elif args.format == "json":
         document = {
             "posting": {"summary": posting.summary(), "rows": _records(shown)},
             "holdings": None
@@ -187,9 +171,12 @@ def run_compare(
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    with _clients(args.sandbox) as (ia, sf):
-        report = run_compare(ia, sf, freq=args.freq, months=args.months)
-    if args.format == "json":
+    with connect(args) as conn:
+        announce(args, out, conn, "kpi compare")
+        report = run_compare(conn.intacct, conn.salesforce, freq=args.freq, months=args.months)
+    if args.format == "csv":
+        write_csv(report.to_frame(), out)
+    elif args.format == "json":
         document = {"summary": report.summary(), "rows": _records(report.to_frame())}
         out.write(json.dumps(document, default=_json_default, indent=2) + "\n")
     else:
@@ -199,28 +186,46 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
 def add_commands(subparsers: Any) -> None:
     """Add ``kpi post`` and ``kpi compare`` to the ``intacct-sync`` parser."""
-    group = subparsers.add_parser("kpi", help="donor KPIs as statistical entries; KPI trends")
-    sub = group.add_subparsers(dest="kpi_command", required=True)
-
-    post = sub.add_parser("post", help="post today's (or a range's) KPI changes")
+    sub = add_group(
+        subparsers,
+        "kpi",
+        help="donor KPIs as statistical entries; KPI trends",
+        description="Donor KPIs counted from the CRM's gift history, posted to Intacct as "
+        "statistical journal entries, and compared with the books.",
+    )
+    post = add_command(
+        sub,
+        "post",
+        help="post today's (or a range's) KPI changes",
+        description="Count the KPIs from Salesforce's gift history for a day (default today) or "
+        "every day of a range, post each change against the prior recorded day to Intacct as "
+        "a statistical entry (once per KPI and day), record the daily totals (state store and "
+        "KPI_Daily_Total__c in Salesforce), then check the statistical accounts hold the KPIs' "
+        "values. Talks to Salesforce and Intacct; writes to both (--dry-run: to neither).",
+        writes=True,
+        state=True,
+    )
     when = post.add_mutually_exclusive_group()
-    when.add_argument("--date", type=_date, help="the day to count (default today)")
+    when.add_argument("--date", type=date, help="the day to count, YYYY-MM-DD (default today)")
     when.add_argument(
-        "--backfill", nargs=2, type=_date, metavar=("FROM", "TO"), help="every day FROM..TO"
+        "--backfill",
+        nargs=2,
+        type=date,
+        metavar=("FROM", "TO"),
+        help="every day FROM..TO (YYYY-MM-DD, inclusive)",
     )
-    post.add_argument("--dry-run", action="store_true", help="plan and print; send nothing")
-    post.add_argument(
-        "--state", type=Path, default=DEFAULT_STATE_FILE, help="state store (SQLite file)"
-    )
-    post.add_argument("--format", choices=("table", "json"), default="table")
-    post.add_argument("--sandbox", action="store_true", help="run against the embedded sandbox")
     post.set_defaults(run=_post)
 
-    comp = sub.add_parser("compare", help="KPIs against revenue and fundraising expense")
+    comp = add_command(
+        sub,
+        "compare",
+        help="KPIs against revenue and fundraising expense",
+        description="KPI series (counted from Salesforce's gift history) against contributions "
+        "revenue and fundraising expense from Intacct's GL, per month or quarter, with ratios "
+        "and changes. Talks to Salesforce and Intacct; writes nothing.",
+    )
     comp.add_argument("--freq", choices=("M", "Q"), default="M", help="months or quarters")
     comp.add_argument("--months", type=int, default=24, help="how far back (default 24)")
-    comp.add_argument("--format", choices=("table", "json"), default="table")
-    comp.add_argument("--sandbox", action="store_true", help="run against the embedded sandbox")
     comp.set_defaults(run=_compare)
 
 

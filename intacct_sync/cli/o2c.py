@@ -1,121 +1,198 @@
 """``intacct-sync o2c``: order to cash from the command line.
 
 Commands:
-    o2c sync [--dry-run] [--state PATH] [--format table|json]
-        masters both ways, then Closed Won -> sales orders, then invoice status back
-    o2c reconcile [--state PATH] [--format table|json]
-        what differs between the two systems, for a finance person
+    o2c sync [--dry-run]     masters both ways, then Closed Won -> sales orders, then invoice
+                             status back to Salesforce
+    o2c reconcile            what differs between the two systems, for a finance person
+    o2c decide OBJECT DECISION --salesforce-id ID | --intacct-id ID
+                             record a person's decision about a duplicate or ambiguous record,
+                             so a scheduled ``o2c sync`` can go on without Python
 
-Credentials: ``INTACCT_*`` and ``SF_*`` variables (see the configuration docs); ``--sandbox``
-runs against the embedded sandbox instead.
-
-Exit codes: 0 done (reconcile: nothing to report or findings printed); 1 an error (e.g. a write
-stopped part way: rerun to finish); 2 usage; 3 some opportunities were rejected or blocked, or
-records wait for a decision (everything else was written).
+Credentials: ``INTACCT_*`` (or ``--profile``) and ``SF_*`` variables (see the configuration
+docs); ``--sandbox`` runs against the embedded sandbox's IT-services company instead. Exit
+codes: :data:`intacct_sync.cli.common.EXIT_CODES`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 from typing import Any, TextIO
 
-import pandas as pd
-
-from intacct_sync.intacct.client import IntacctClient
+from intacct_sync.cli.common import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_group,
+    announce,
+    connect,
+    emit_document,
+    open_state,
+    records,
+)
+from intacct_sync.errors import InputError
+from intacct_sync.o2c.masters import decide
 from intacct_sync.o2c.orders import OrderToCashRun, sync_order_to_cash
 from intacct_sync.o2c.reconciliation import reconcile
-from intacct_sync.reports import frame_text
-from intacct_sync.salesforce.client import SalesforceClient
-from intacct_sync.state import DEFAULT_STATE_FILE, SQLiteStateStore
+from intacct_sync.reports import frame_text, plural, terminal_safe, write_csv
+from intacct_sync.state import SQLiteStateStore
 
-__all__ = ["add_commands", "demo"]
+__all__ = ["add_commands", "demo", "needs_attention"]
 
-
-@contextmanager
-def _clients(args: argparse.Namespace) -> Iterator[tuple[SalesforceClient, IntacctClient]]:
-    if args.sandbox:
-        from intacct_sync import sandbox
-
-        with (
-            sandbox.running() as sb,
-            sb.salesforce_client() as sf,
-            sb.intacct_client("itservices") as ia,
-        ):
-            yield sf, ia
-        return
-    with SalesforceClient.from_env() as sf, IntacctClient.from_env() as ia:
-        yield sf, ia
+# The name the JSON rows helper had here before it moved to cli.common.
+_records = records
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))  # type: ignore[no-any-return]
-
-
-def _needs_attention(run: OrderToCashRun) -> bool:
-    orders = run.orders
-    rows = (orders.applied if orders and orders.applied is not None else None) or (
-        orders.rows if orders else []
+def needs_attention(run: OrderToCashRun) -> bool:
+    """Whether a run (or a dry run) left something for a person: exit code 3."""
+    orders = run.orders_report or run.orders
+    rows = orders.rows if orders else ()
+    refused = any(
+        report is not None and report.status == "failed"
+        for report in (run.masters_report, run.invoices_report)
     )
-    return bool(run.masters.needs_decision()) or any(
-        r.status in ("rejected", "blocked") for r in rows
+    return (
+        refused
+        or bool(run.masters.needs_decision())
+        or any(r.status in ("rejected", "blocked", "skipped", "failed", "drift") for r in rows)
     )
 
 
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
-    state = SQLiteStateStore(args.state)
-    with _clients(args) as (sf, ia):
-        run = sync_order_to_cash(sf, ia, state, dry_run=args.dry_run)
+    with connect(args, company="itservices") as conn, open_state(args, conn) as state:
+        announce(args, out, conn, "o2c sync" + (" --dry-run" if args.dry_run else ""))
+        run = sync_order_to_cash(conn.salesforce, conn.intacct, state, dry_run=args.dry_run)
+    orders = run.orders_report or run.orders
     if args.format == "json":
-        document = {
-            "dry_run": run.dry_run,
-            "masters": _records(run.masters.to_frame()),
-            "orders": _records(run.orders.to_frame()) if run.orders else [],
-            "invoices": _records(run.invoices.to_frame()) if run.invoices else [],
-            "aging": _records(run.invoices.aging()) if run.invoices else [],
-        }
-        json.dump(document, out, default=str)
-        out.write("\n")
+        emit_document(
+            {
+                "summary": run.summary(),
+                "dry_run": run.dry_run,
+                "masters": records(run.masters.to_frame()),
+                "orders": records(orders.to_frame()) if orders else [],
+                "invoices": records(run.invoices.to_frame()) if run.invoices else [],
+                "aging": records(run.invoices.aging()) if run.invoices else [],
+            },
+            out,
+        )
+    elif args.format == "csv":
+        write_csv(run.to_frame(), out)
     else:
-        out.write(f"{run.summary()}\n\n{frame_text(run.to_frame())}\n")
+        out.write(f"{terminal_safe(run.summary())}\n\n{frame_text(run.to_frame())}\n")
         out.write(f"\n{run.masters}\n")
-        if run.orders is not None:
-            out.write(f"\n{run.orders}\n")
+        waiting = run.masters.needs_decision()
+        if waiting:
+            out.write(f"\n{plural(len(waiting), 'record')} wait for a decision:\n")
+            for change in waiting:
+                ids = change.salesforce_id or change.intacct_id
+                out.write(
+                    terminal_safe(f"- {change.name} ({change.object} {ids}): {change.reason}")
+                )
+                out.write("\n")
+        if orders is not None:
+            out.write(f"\n{orders}\n")
         if run.invoices is not None:
-            out.write(f"\n{run.invoices.summary()}\n")
-    return 3 if _needs_attention(run) else 0
+            out.write(f"\n{terminal_safe((run.invoices_report or run.invoices).summary())}\n")
+    return EXIT_ATTENTION if needs_attention(run) else EXIT_OK
 
 
 def _reconcile(args: argparse.Namespace, out: TextIO) -> int:
-    state = SQLiteStateStore(args.state)
-    with _clients(args) as (sf, ia):
-        report = reconcile(sf, ia, state)
+    with connect(args, company="itservices") as conn, open_state(args, conn) as state:
+        announce(args, out, conn, "o2c reconcile")
+        report = reconcile(conn.salesforce, conn.intacct, state)
     if args.format == "json":
-        json.dump({"summary": report.summary(), "findings": _records(report.to_frame())}, out)
-        out.write("\n")
+        emit_document({"summary": report.summary(), "findings": records(report.to_frame())}, out)
+    elif args.format == "csv":
+        write_csv(report.to_frame(), out)
     else:
         out.write(f"{report}\n")
-    return 0
+    return EXIT_OK
+
+
+def _decide(args: argparse.Namespace, out: TextIO) -> int:
+    with connect(args, company="itservices") as conn, open_state(args, conn) as state:
+        announce(args, out, conn, "o2c decide")
+        try:
+            decide(
+                state,
+                args.object,
+                args.decision,
+                salesforce_id=args.salesforce_id,
+                intacct_id=args.intacct_id,
+            )
+        except InputError as exc:
+            sys.stderr.write(f"intacct-sync o2c decide: {terminal_safe(str(exc))}\n")
+            return EXIT_USAGE
+    ids = " and ".join(
+        f"{system} {value}"
+        for system, value in (("Salesforce", args.salesforce_id), ("Intacct", args.intacct_id))
+        if value
+    )
+    text = f"Recorded: {args.object} {ids}: {args.decision}. The next o2c sync acts on it."
+    if args.format == "json":
+        emit_document(
+            {
+                "summary": text,
+                "object": args.object,
+                "decision": args.decision,
+                "salesforce_id": args.salesforce_id,
+                "intacct_id": args.intacct_id,
+            },
+            out,
+        )
+    else:
+        out.write(terminal_safe(text) + "\n")
+    return EXIT_OK
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``o2c sync`` and ``o2c reconcile`` to the ``intacct-sync`` parser."""
-    o2c = subparsers.add_parser("o2c", help="order to cash").add_subparsers(
-        dest="o2c_command", required=True
+    """Add ``o2c sync``, ``o2c reconcile`` and ``o2c decide`` to the ``intacct-sync`` parser."""
+    o2c = add_group(
+        subparsers,
+        "o2c",
+        help="order to cash",
+        description="Order to cash between Salesforce and Intacct: customers and products "
+        "both ways, Closed Won opportunities to sales orders, invoice status back.",
     )
-    for name, run, text in (
-        ("sync", _sync, "masters both ways, closed-won to sales orders, invoices back"),
-        ("reconcile", _reconcile, "what differs between Salesforce and Intacct"),
-    ):
-        cmd = o2c.add_parser(name, help=text)
-        if name == "sync":
-            cmd.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
-        cmd.add_argument("--state", default=str(DEFAULT_STATE_FILE), help="state file (SQLite)")
-        cmd.add_argument("--format", choices=("table", "json"), default="table")
-        cmd.add_argument("--sandbox", action="store_true", help="run against the embedded sandbox")
-        cmd.set_defaults(run=run)
+    sync = add_command(
+        o2c,
+        "sync",
+        help="masters both ways, closed-won to sales orders, invoices back",
+        description="Keep Account <-> CUSTOMER and Product2 <-> ITEM in step, turn Closed Won "
+        "opportunities into Intacct sales orders (once each), and write invoice status and AR "
+        "aging back to Salesforce. Talks to Salesforce and Intacct; writes to both (--dry-run: "
+        "to neither). Duplicates wait for a decision (o2c decide) and make the exit code 3.",
+        writes=True,
+        state=True,
+    )
+    sync.set_defaults(run=_sync)
+    rec = add_command(
+        o2c,
+        "reconcile",
+        help="what differs between Salesforce and Intacct",
+        description="Read both systems and list, for a finance person, what differs: unlinked "
+        "records, differing fields, orders and invoices missing on one side. Talks to "
+        "Salesforce and Intacct; writes nothing.",
+        state=True,
+    )
+    rec.set_defaults(run=_reconcile)
+    dec = add_command(
+        o2c,
+        "decide",
+        help="decide about a duplicate or ambiguous record",
+        description="Record a person's decision about a record o2c sync reported as duplicate "
+        "or ambiguous (each such row's reason gives the command to type). link: the Salesforce "
+        "and Intacct records are the same (give both ids); distinct: the record is not a "
+        "duplicate (give one id); ignore: never sync the record (give one id). Writes to the "
+        "state store only; the next o2c sync acts on it.",
+        state=True,
+    )
+    dec.add_argument("object", choices=("Account", "Product2"), help="the Salesforce object")
+    dec.add_argument("decision", choices=("link", "distinct", "ignore"), help="what the record is")
+    dec.add_argument("--salesforce-id", help="the Salesforce record's Id")
+    dec.add_argument("--intacct-id", help="the Intacct record's id (CUSTOMERID or ITEMID)")
+    dec.set_defaults(run=_decide)
 
 
 def demo(sb: Any, out: TextIO) -> None:
@@ -125,9 +202,9 @@ def demo(sb: Any, out: TextIO) -> None:
         sb: a running :class:`intacct_sync.sandbox.Sandbox`.
         out: where to print.
     """
-    from intacct_sync.o2c.invoices import plan_invoices
-    from intacct_sync.o2c.masters import plan_masters
-    from intacct_sync.o2c.orders import plan_orders
+    from intacct_sync.o2c.invoices import apply_invoices, plan_invoices
+    from intacct_sync.o2c.masters import apply_masters, plan_masters
+    from intacct_sync.o2c.orders import apply_orders, plan_orders
 
     state = SQLiteStateStore(":memory:")
     with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
@@ -142,12 +219,12 @@ def demo(sb: Any, out: TextIO) -> None:
             )
             + "\n"
         )
-        out.write("\n" + masters.apply().summary() + "\n")
+        out.write("\n" + apply_masters(masters, sf, ia, state).summary() + "\n")
         out.write("\n## Closed Won opportunities -> sales orders\n\n")
-        orders = plan_orders(sf, ia, state).apply()
+        orders = apply_orders(plan_orders(sf, ia, state), ia, sf, state)
         out.write(str(orders) + "\n")
         out.write("\n## Invoice status and AR aging back to Salesforce\n\n")
-        invoices = plan_invoices(sf, ia, state).apply()
+        invoices = apply_invoices(plan_invoices(sf, ia, state), sf, state)
         out.write(invoices.summary() + "\n\n" + frame_text(invoices.to_frame(), max_rows=10) + "\n")
         out.write("\n## Rerun: nothing to write\n\n")
         again = sync_order_to_cash(sf, ia, state, dry_run=True)

@@ -17,6 +17,8 @@ __all__ = [
     "create_sotransaction",
     "delete",
     "get_api_session",
+    "get_dimensions",
+    "inspect",
     "lookup",
     "query",
     "read",
@@ -44,9 +46,15 @@ def get_api_session(entity_id: str | None = None) -> etree._Element:
 
 
 def read_by_query(
-    obj: str, *, query: str = "", fields: str = "*", page_size: int = MAX_READ_PAGE
+    obj: str,
+    *,
+    query: str = "",
+    fields: str = "*",
+    page_size: int = MAX_READ_PAGE,
+    docparid: str | None = None,
 ) -> etree._Element:
-    """``<readByQuery>`` (page size 1..1000)."""
+    """``<readByQuery>`` (page size 1..1000); ``docparid`` selects a transaction definition,
+    whose document-specific fields an order-entry read then returns (reference §13.4)."""
     if not 1 <= page_size <= MAX_READ_PAGE:
         raise InputError(f"readByQuery page size must be 1..{MAX_READ_PAGE}", value=page_size)
     return _el(
@@ -56,6 +64,7 @@ def read_by_query(
         ("fields", fields),
         ("pagesize", str(page_size)),
         ("returnFormat", "xml"),
+        ("docparid", docparid),
     )
 
 
@@ -64,7 +73,9 @@ def read_more(result_id: str) -> etree._Element:
     return _el("readMore", ("resultId", result_id))
 
 
-def read(obj: str, keys: Sequence[int | str], *, fields: str = "*") -> etree._Element:
+def read(
+    obj: str, keys: Sequence[int | str], *, fields: str = "*", docparid: str | None = None
+) -> etree._Element:
     """``<read>`` by ``RECORDNO`` keys (at most 100)."""
     return _el(
         "read",
@@ -72,6 +83,7 @@ def read(obj: str, keys: Sequence[int | str], *, fields: str = "*") -> etree._El
         ("keys", ",".join(str(k) for k in keys)),
         ("fields", fields),
         ("returnFormat", "xml"),
+        ("docparid", docparid),
     )
 
 
@@ -148,6 +160,11 @@ def lookup(obj: str) -> etree._Element:
     return _el("lookup", ("object", obj))
 
 
+def get_dimensions() -> etree._Element:
+    """``<getDimensions/>``: the company's dimensions, user-defined ones included (§13.5)."""
+    return etree.Element("getDimensions")
+
+
 def inspect(obj: str, *, detail: bool = True) -> etree._Element:
     """``<inspect detail="1">``: the legacy field definitions (reference §13.4)."""
     body = _el("inspect", ("object", obj))
@@ -181,6 +198,41 @@ def _legacy_date(parent: etree._Element, tag: str, value: dt.date | None) -> Non
     etree.SubElement(element, "year").text = f"{value.year:04d}"
     etree.SubElement(element, "month").text = f"{value.month:02d}"
     etree.SubElement(element, "day").text = f"{value.day:02d}"
+
+
+def _currency_block(
+    body: etree._Element,
+    base_currency: str | None,
+    currency: str | None,
+    rate: Any,
+    rate_type: str | None,
+    rate_date: dt.date | None,
+) -> None:
+    """api.xsd: ``basecurr?, currency, ((exchratedate?, exchratetype) | exchrate)``."""
+    if currency is None:
+        if base_currency is not None or rate is not None or rate_type or rate_date:
+            raise InputError(
+                "a base currency or exchange rate needs the order's currency", field="currency"
+            )
+        return
+    if rate is not None and rate_type is not None:
+        raise InputError(
+            "give an exchange rate or a rate type, not both", field="exchrate", value=rate
+        )
+    if base_currency is not None:
+        etree.SubElement(body, "basecurr").text = base_currency
+    etree.SubElement(body, "currency").text = currency
+    if rate is not None:
+        if rate_date is not None:
+            raise InputError(
+                "a fixed exchange rate takes no rate date", field="exchratedate", value=rate_date
+            )
+        etree.SubElement(body, "exchrate").text = value_text(rate)
+        return
+    _legacy_date(body, "exchratedate", rate_date)
+    # §13.8: the PHP SDK writes an empty exchratetype when only currencies are given; blank
+    # means Intacct Daily Rate.
+    etree.SubElement(body, "exchratetype").text = rate_type or ""
 
 
 # Element order of create_sotransaction and sotransitem per Sage's api.xsd (a sequence).
@@ -221,6 +273,10 @@ def create_sotransaction(
     currency: str | None = None,
     state: str | None = None,
     custom_fields: Mapping[str, Any] | None = None,
+    base_currency: str | None = None,
+    exchange_rate: Any = None,
+    exchange_rate_type: str | None = None,
+    exchange_rate_date: dt.date | None = None,
 ) -> etree._Element:
     """Legacy ``<create_sotransaction>`` (the only documented way to create a sales order).
 
@@ -235,10 +291,19 @@ def create_sotransaction(
         term_name: payment terms (``N30``).
         date_due: due date.
         message: message printed on the document.
-        external_id: an external id kept on the document.
+        external_id: an external id kept on the document (set only at creation, §13.8).
         currency: transaction currency.
         state: ``Pending``, ``Draft``, ``Closed``...
         custom_fields: header custom fields by integration name.
+        base_currency: the base currency (``basecurr``), multi-currency companies.
+        exchange_rate: a fixed rate (``exchrate``); or
+        exchange_rate_type: a rate type (``exchratetype``; blank = Intacct Daily Rate, §13.8),
+            with
+        exchange_rate_date: the rate's date (``exchratedate``).
+
+    Raises:
+        InputError: a line is malformed; a rate and a rate type both given; a base currency
+            or rate without a currency (the schema's currency block needs ``currency``).
     """
     if not items:
         raise InputError("a sales order needs at least one line", field="items")
@@ -256,8 +321,9 @@ def create_sotransaction(
         etree.SubElement(body, "message").text = message
     if external_id is not None:
         etree.SubElement(body, "externalid").text = external_id
-    if currency is not None:
-        etree.SubElement(body, "currency").text = currency
+    _currency_block(
+        body, base_currency, currency, exchange_rate, exchange_rate_type, exchange_rate_date
+    )
     if custom_fields:
         box = etree.SubElement(body, "customfields")
         for name, value in custom_fields.items():

@@ -40,11 +40,18 @@ __all__ = [
 ]
 
 _THROTTLE_CODES = frozenset({"GW-0010"})
-_BUSY_RE = re.compile(r"too many operations|temporarily off-?line|rate limit exceeded", re.I)
-_IN_PROCESS_RE = re.compile(r"control id .* is in process", re.I)
-_DUPLICATE_RE = re.compile(
-    r"control id .* (has already been (executed|processed|completed)|already exists)", re.I
+# reference §13.7: the company concurrency refusal ("There are too many operations running for
+# this company (200024)"), maintenance, the rate limit in a 200 body, the "Please Try Again
+# Later" correction. All mean "retry later", at whichever level they arrive (unverified).
+_BUSY_RE = re.compile(
+    r"too many operations|temporarily off-?line|rate limit exceeded|please try again later", re.I
 )
+# §13.7: a raw body saying so before any XML (a production SDK checks it before parsing), and
+# the Cloudflare edge's HTML error page.
+_EDGE_BUSY_RE = re.compile(rb"api rate limit exceeded|cf-error-details", re.I)
+# Replays ("already recorded", "in process") are recognised only by the write classifier in
+# ``_writes.py``, which requires the function's own control id in the text (reference §13.1); the
+# patterns once here matched user data echoed in an error and were removed.
 _SNIPPET_BYTES = 120
 
 
@@ -246,19 +253,6 @@ class Result:
         """The record elements: every element child of ``<data>`` (case varies by function)."""
         return [] if self.data is None else [el for el in self.data if isinstance(el.tag, str)]
 
-    @property
-    def in_process(self) -> bool:
-        """The gateway says a function with this control id is still running elsewhere."""
-        return any(_IN_PROCESS_RE.search(_error_text(e)) for e in self.errors)
-
-    @property
-    def already_done(self) -> bool:
-        """The gateway refused a replay of a function that completed earlier (``uniqueid``)."""
-        return any(
-            e.errorno == "DUPLICATE_CONTROLID" or _DUPLICATE_RE.search(_error_text(e))
-            for e in self.errors
-        )
-
 
 @attrs.frozen(kw_only=True)
 class Response:
@@ -270,7 +264,7 @@ class Response:
 
 
 def _error_text(error: ErrorDetail) -> str:
-    return f"{error.errorno} {error.description} {error.description2}"
+    return f"{error.errorno} {error.description} {error.description2} {error.correction}"
 
 
 def _text(parent: etree._Element | None, tag: str) -> str:
@@ -330,6 +324,8 @@ def parse_response(
         AuthenticationError: sign-in or session refused.
     """
     transient = http_status == 429 or http_status >= 500
+    if not body.lstrip().startswith(b"<?xml") and _EDGE_BUSY_RE.search(body[:65536]):
+        transient = True
     if not body.strip():
         raise ProtocolError(
             f"empty response body (HTTP {http_status})",
@@ -394,7 +390,23 @@ def parse_response(
             raw=body,
         )
     results = tuple(_result(el) for el in operation.iterfind("result"))
+    if results and all(r.status != "success" and _busy(r.errors) for r in results):
+        # Every function was turned away for load: nothing ran, so the whole request is
+        # retried later, as a control-level refusal is (§13.7 leaves the level unverified).
+        raise ControlError(
+            "every function was refused as the company is busy",
+            errors=[e for r in results for e in r.errors],
+            control_id=control_id,
+            http_status=http_status,
+            raw=body,
+            should_retry=True,
+            retry_after=retry_after,
+        )
     return Response(control_id=control_id, auth=auth, results=results)
+
+
+def _busy(errors: Sequence[ErrorDetail]) -> bool:
+    return bool(errors) and any(_BUSY_RE.search(_error_text(e)) for e in errors)
 
 
 def _result(element: etree._Element) -> Result:

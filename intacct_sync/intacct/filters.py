@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import numpy as np
+import pandas as pd
 from lxml import etree
 
 from intacct_sync.errors import InputError
@@ -55,6 +57,15 @@ def _field(name: str) -> str:
 
 
 def _value(value: Any) -> str:
+    # Values taken from a DataFrame are NumPy scalars (np.int64, np.float64, np.bool_) or pandas
+    # Timestamps (a datetime): read as the Python value they hold. A float is read through its
+    # shortest repr, as frames.parse_decimal reads money, so 1.1 filters as 1.1.
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
+        raise InputError("a filter value is missing (NaN/NaT/NA)", value=str(value))
+    if isinstance(value, float):
+        value = Decimal(repr(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal | int):
@@ -102,8 +113,26 @@ class Filter:
         return element
 
 
+#: ``STATUS`` as ``readByQuery`` strings spell it, and as the ``query`` function filters on it.
+_STATUS_WORDS = {"T": "active", "F": "inactive"}
+
+
 def _op(op: str, field: str, *values: Any) -> Filter:
-    return Filter(op, _field(field), tuple(_value(v) for v in values))
+    shown = tuple(_value(v) for v in values)
+    if field.rsplit(".", 1)[-1].upper() == "STATUS":
+        # Reference §13.3: readByQuery strings use T/F ("STATUS = 'T'"), the query function
+        # filters on the display words; a T here matches nothing, silently. Refused with the
+        # spelling that works rather than translated: the caller's intent is then explicit.
+        wrong = [v for v in shown if v.upper() in _STATUS_WORDS]
+        if wrong:
+            right = _STATUS_WORDS[wrong[0].upper()]
+            raise InputError(
+                f"query() filters {field} with the words active/inactive: write {right!r}, not "
+                f"{wrong[0]!r} (T/F is readByQuery's spelling: STATUS = 'T')",
+                field=field,
+                value=wrong[0],
+            )
+    return Filter(op, _field(field), shown)
 
 
 def equal_to(field: str, value: Any) -> Filter:

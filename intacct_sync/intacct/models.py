@@ -323,7 +323,14 @@ class JournalLine:
 
     ``amount`` is the absolute amount; ``tr_type`` says the side: ``1`` debit (statistical:
     increase), ``-1`` credit (statistical: decrease). ``dimensions`` holds user-defined
-    dimensions by field name (``GLDIMFUND``).
+    dimensions by field name, each the UDD record's integer ``id`` (``{"GLDIMFUND": "10001"}``,
+    reference §13.5).
+
+    Multi-currency companies (reference §13.6): ``currency`` is required on each line, then
+    ``exchange_rate`` (4 decimals) **or** ``exch_rate_type_id``; with neither, an empty
+    ``EXCH_RATE_TYPE_ID`` is sent, as the PHP SDK does, and Intacct applies its default rate
+    type. ``exch_rate_date`` defaults to the entry's ``BATCH_DATE`` on Intacct's side.
+    Statistical lines take no currency.
     """
 
     account_no: str
@@ -334,7 +341,32 @@ class JournalLine:
     department: str | None = None
     class_id: str | None = None
     dimensions: Mapping[str, str] = attrs.field(factory=dict)
+    document: str | None = None
+    currency: str | None = None
+    exchange_rate: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    exch_rate_type_id: str | None = None
+    exch_rate_date: dt.date | None = None
     custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @exchange_rate.validator
+    def _one_rate(self, attribute: attrs.Attribute[Decimal | None], value: Decimal | None) -> None:
+        if value is not None and self.exch_rate_type_id is not None:
+            raise InputError(
+                "give exchange_rate or exch_rate_type_id, not both (reference §13.6)",
+                field="exchange_rate",
+                value=value,
+            )
+        if value is not None and value <= 0:
+            raise InputError(
+                "an exchange rate must be positive", field="exchange_rate", value=value
+            )
+        rated = value is not None or self.exch_rate_type_id is not None
+        if (rated or self.exch_rate_date is not None) and not self.currency:
+            raise InputError(
+                "an exchange rate, rate type or rate date needs the line's currency",
+                field="currency",
+                value=self.currency,
+            )
 
     @amount.validator
     def _positive(self, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -350,17 +382,31 @@ class JournalLine:
 
     def to_fields(self) -> dict[str, Any]:
         """The ``GLENTRY`` element's fields."""
+        # The order of req_fn_glentry_all_dimensions.xml (the PHP SDK's): document, account,
+        # side, amount, currency block, dimensions, memo, custom fields.
         fields: dict[str, Any] = {
+            "DOCUMENT": self.document,
             "ACCOUNTNO": self.account_no,
             "TR_TYPE": self.tr_type,
             "TRX_AMOUNT": self.amount,
-            "DESCRIPTION": self.memo,
-            "LOCATION": self.location,
-            "DEPARTMENT": self.department,
-            "CLASSID": self.class_id,
         }
+        if self.currency is not None:
+            fields["CURRENCY"] = self.currency
+            fields["EXCH_RATE_DATE"] = self.exch_rate_date
+            if self.exchange_rate is not None:
+                fields["EXCHANGE_RATE"] = self.exchange_rate
+            else:
+                fields["EXCH_RATE_TYPE_ID"] = self.exch_rate_type_id or ""
+        fields.update(
+            {
+                "LOCATION": self.location,
+                "DEPARTMENT": self.department,
+                "CLASSID": self.class_id,
+            }
+        )
         for name, value in self.dimensions.items():
             fields[name] = value
+        fields["DESCRIPTION"] = self.memo
         return _custom(fields, self.custom_fields)
 
 
@@ -384,6 +430,9 @@ class JournalEntry:
     state: Literal["Posted", "Draft"] = "Posted"
     reverse_date: dt.date | None = None
     history_comment: str | None = None
+    #: multi-entity: ``BASELOCATION_NO``, the entity an entry unbalanced by entity is balanced
+    #: against (reference §13.6); every line then needs a LOCATION
+    base_location: str | None = None
     custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
 
     @lines.validator
@@ -414,6 +463,7 @@ class JournalEntry:
             "BATCH_TITLE": self.title,
             "HISTORY_COMMENT": self.history_comment,
             "REFERENCENO": self.reference_no,
+            "BASELOCATION_NO": self.base_location,
             "STATE": self.state,
         }
         _custom(fields, self.custom_fields)
@@ -460,12 +510,63 @@ class SalesOrder:
     date: dt.date
     lines: tuple[SalesOrderLine, ...] = attrs.field(converter=_order_lines)
     transaction_type: str = "Sales Order"
+    #: ignored by Intacct when the transaction definition numbers documents itself (§13.8)
+    document_no: str | None = None
     reference_no: str | None = None
     term_name: str | None = None
     date_due: dt.date | None = None
     message: str | None = None
+    #: set only at creation; an update can address the document by it (§13.8)
+    external_id: str | None = None
+    #: multi-currency (§13.8): ``basecurr``, ``currency``, then ``exchange_rate`` **or**
+    #: ``exchange_rate_type`` (blank = Intacct Daily Rate), ``exchange_rate_date``
+    base_currency: str | None = None
+    currency: str | None = None
+    exchange_rate: Decimal | None = attrs.field(default=None, converter=_opt_money)
+    exchange_rate_type: str | None = None
+    exchange_rate_date: dt.date | None = None
     state: str | None = None
     custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @exchange_rate.validator
+    def _one_rate(self, attribute: attrs.Attribute[Decimal | None], value: Decimal | None) -> None:
+        if value is not None and self.exchange_rate_type is not None:
+            raise InputError(
+                "give exchange_rate or exchange_rate_type, not both (reference §13.8)",
+                row=self.key,
+                field="exchange_rate",
+                value=value,
+            )
+        rated = value is not None or self.exchange_rate_type is not None
+        if (rated or self.base_currency or self.exchange_rate_date) and not self.currency:
+            raise InputError(
+                "a base currency or exchange rate needs the order's currency",
+                row=self.key,
+                field="currency",
+                value=self.currency,
+            )
+
+    def sotransaction_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of ``create_sotransaction`` for this order (header and lines)."""
+        return {
+            "transaction_type": self.transaction_type,
+            "date_created": self.date,
+            "customer_id": self.customer_id,
+            "items": [line.to_item() for line in self.lines],
+            "document_no": self.document_no,
+            "reference_no": self.reference_no,
+            "term_name": self.term_name,
+            "date_due": self.date_due,
+            "message": self.message,
+            "external_id": self.external_id,
+            "base_currency": self.base_currency,
+            "currency": self.currency,
+            "exchange_rate": self.exchange_rate,
+            "exchange_rate_type": self.exchange_rate_type,
+            "exchange_rate_date": self.exchange_rate_date,
+            "state": self.state,
+            "custom_fields": self.custom_fields or None,
+        }
 
     @lines.validator
     def _lines(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
@@ -27,7 +28,7 @@ import pandas as pd
 from intacct_sync import frames
 from intacct_sync.errors import InputError
 from intacct_sync.intacct import filters
-from intacct_sync.reports import Report, frame_html, frame_text
+from intacct_sync.reports import Report
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -53,7 +54,10 @@ DEFAULT_GROUPS: Mapping[str, Sequence[str]] = {
 }
 _CENT = Decimal("0.01")
 _RATIO = Decimal("0.0001")
-_GL_FIELDS = (
+#: GLENTRY fields read, and the ``by`` columns a caller may keep apart. ``JOURNAL`` is not a
+#: GLENTRY field (reference §13.2): it is the parent GLBATCH's, joined on GLENTRY.BATCHNO =
+#: GLBATCH.RECORDNO.
+_LINE_FIELDS = (
     "ACCOUNTNO",
     "TR_TYPE",
     "TRX_AMOUNT",
@@ -62,8 +66,9 @@ _GL_FIELDS = (
     "DEPARTMENT",
     "CLASSID",
     "GLDIMFUND",
-    "JOURNAL",
+    "BATCHNO",
 )
+_GL_FIELDS = (*_LINE_FIELDS[:-1], "JOURNAL")
 _PERIODS_PER_YEAR = {"M": 12, "Q": 4}
 
 
@@ -126,13 +131,13 @@ def gl_by_period(
         clauses.append(filters.greater_than_or_equal_to("ENTRY_DATE", start))
     if end is not None:
         clauses.append(filters.less_than_or_equal_to("ENTRY_DATE", end))
-    if journals:
-        clauses.append(filters.in_("JOURNAL", list(journals)))
     lines = ia.query(
         "GLENTRY",
-        select=["RECORDNO", *_GL_FIELDS],
+        select=["RECORDNO", *_LINE_FIELDS],
         filter=filters.and_(*clauses) if len(clauses) > 1 else clauses[0],
     )
+    if journals or "JOURNAL" in by:
+        lines = _with_journal(ia, lines, journals)
     normal = ia.query(
         "GLACCOUNT",
         select=["ACCOUNTNO", "NORMALBALANCE"],
@@ -169,6 +174,36 @@ def gl_by_period(
         row["amount"] = Decimal(amount)
         records.append(row)
     return frames.frame_from_records(records, kinds)
+
+
+def _with_journal(
+    ia: IntacctClient, lines: pd.DataFrame, journals: Sequence[str] | None
+) -> pd.DataFrame:
+    """``lines`` with their batch's ``JOURNAL``, only those of ``journals`` when given.
+
+    The batches are read by RECORDNO (the lines' BATCHNO), in IN-filters of at most
+    :data:`~intacct_sync.intacct.filters.MAX_IN_VALUES`, so the cost follows the lines read,
+    not the size of the journals.
+    """
+    batch_nos = sorted({int(n) for n in lines["BATCHNO"].dropna()})
+    journal_of: dict[int, str] = {}
+    for first in range(0, len(batch_nos), filters.MAX_IN_VALUES):
+        chunk = batch_nos[first : first + filters.MAX_IN_VALUES]
+        clause = filters.in_("RECORDNO", chunk)
+        if journals:
+            clause = clause & filters.in_("JOURNAL", list(journals))
+        batches = ia.query("GLBATCH", select=["RECORDNO", "JOURNAL"], filter=clause)
+        journal_of.update(
+            {int(r): str(j) for r, j in zip(batches["RECORDNO"], batches["JOURNAL"], strict=True)}
+        )
+    keyed = [
+        None if batch is None or batch is pd.NA else journal_of.get(int(batch))
+        for batch in lines["BATCHNO"].tolist()
+    ]
+    out = lines.assign(JOURNAL=pd.Series(keyed, index=lines.index, dtype="string"))
+    if journals:
+        out = out[out["JOURNAL"].notna()].reset_index(drop=True)
+    return out
 
 
 def financials(
@@ -282,32 +317,36 @@ class TrendReport(Report):
             f"{self.frame['period'].iloc[0]} to {self.frame['period'].iloc[-1]}"
         )
 
+    def display_frame(self) -> pd.DataFrame:
+        """The shown columns (the frame keeps every column)."""
+        return self.frame[self.shown]
+
     def text(self, *, max_rows: int = 50) -> str:
-        """The shown columns as a text table."""
-        return f"{self.summary()}\n{frame_text(self.frame[self.shown], max_rows=max_rows)}"
-
-    def __str__(self) -> str:
-        return self.summary() if self.frame.empty else self.text()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        head = f"<p><strong>{html.escape(self.summary())}</strong></p>"
-        return head if self.frame.empty else head + frame_html(self.frame[self.shown])
+        """The shown columns as a text table, under the summary."""
+        return str(self.table(max_rows=max_rows))
 
     def plot(self, columns: Sequence[str] | None = None) -> Figure:
         """Draw the series, one panel per unit, with labelled axes; returns the Figure.
 
+        The figure shows itself when it is a notebook cell's value (no pyplot needed) and
+        saves with ``fig.save("trends.png")`` (or ``.svg``); see :meth:`save`.
+
         Args:
             columns: the series to draw (default: every series and ratio with a unit).
+
+        Returns:
+            A ``matplotlib.figure.Figure``.
+
+        Raises:
+            ImportError: matplotlib is not installed (``pip install intacct-sync[notebook]``).
         """
-        from matplotlib.figure import Figure  # imported here: plotting is optional
+        from intacct_sync.reports import figure as report_figure
 
         wanted = [c for c in (columns or self.units) if c in self.frame.columns]
         by_unit: dict[str, list[str]] = {}
         for column in wanted:
             by_unit.setdefault(self.units.get(column, ""), []).append(column)
-        figure = Figure(figsize=(10, 2.8 * max(1, len(by_unit))), layout="constrained")
+        figure = report_figure(figsize=(10, 2.8 * max(1, len(by_unit))), layout="constrained")
         axes = figure.subplots(max(1, len(by_unit)), 1, sharex=True, squeeze=False)[:, 0]
         x = pd.to_datetime(self.frame["period_end"])
         for ax, (unit, names) in zip(axes, by_unit.items(), strict=False):
@@ -323,6 +362,19 @@ class TrendReport(Report):
         axes[-1].set_xlabel("period end")
         figure.suptitle(self.title)
         return figure
+
+    def save(self, path: str | Path, columns: Sequence[str] | None = None) -> Path:
+        """Draw :meth:`plot` and write it to ``path`` (PNG, SVG or PDF by the suffix).
+
+        Returns:
+            The path written.
+
+        Raises:
+            InputError: the suffix is not ``.png``, ``.svg`` or ``.pdf``.
+        """
+        from intacct_sync.reports import save_figure
+
+        return save_figure(self.plot(columns), path)
 
 
 def _changes(frame: pd.DataFrame, columns: Sequence[str], freq: Freq) -> pd.DataFrame:

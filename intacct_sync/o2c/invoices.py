@@ -5,7 +5,7 @@ invoice (their days overdue change daily) and the invoices of customers with an 
 the watermark, and plans one ``Intacct_Invoice__c`` upsert per invoice whose CRM copy differs
 (keyed by ``Invoice_Number__c``, linked to the Account through the id map or
 ``Account.Intacct_Customer_ID__c``), plus the ``AR_*`` aging fields of each linked Account.
-:meth:`InvoicesPlan.apply` writes them; a rerun with nothing changed writes nothing.
+:func:`apply_invoices` writes them; a rerun with nothing changed writes nothing.
 
 Aging buckets are by days past due of each open invoice's balance (``TOTALDUE``): current (not
 yet due), 1-30, 31-60, 61-90, 91-120, over 120.
@@ -16,23 +16,34 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import attrs
 import pandas as pd
 
 from intacct_sync import frames
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.filters import query_string
 from intacct_sync.intacct.models import ARInvoice
-from intacct_sync.reports import Report
+from intacct_sync.o2c import timestamps
+from intacct_sync.o2c.timestamps import to_utc
+from intacct_sync.reports import Report, counts_text, plural
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore
 
-__all__ = ["AGING_FIELDS", "InvoicesPlan", "aging_bucket", "plan_invoices"]
+__all__ = [
+    "AGING_FIELDS",
+    "InvoicesPlan",
+    "InvoicesReport",
+    "InvoicesStatus",
+    "aging_bucket",
+    "apply_invoices",
+    "plan_invoices",
+]
 
 log = logging.getLogger("intacct_sync.o2c.invoices")
 
@@ -62,6 +73,16 @@ _INVOICE_FIELDS = (
     "Intacct_Record_No__c",
 )
 CENT = Decimal("0.01")
+_ROW_KINDS: dict[str, frames.Kind] = {
+    "invoice": "text",
+    "customer_id": "text",
+    "account_id": "text",
+    "state": "text",
+    "total": "decimal",
+    "due": "decimal",
+    "days_overdue": "integer",
+    "action": "text",
+}
 
 
 def aging_bucket(days_overdue: int) -> str:
@@ -96,31 +117,26 @@ def _canon(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+@attrs.frozen(kw_only=True, repr=False)
 class InvoicesPlan(Report):
-    """Invoice rows and Account aging fields to write; :meth:`apply` writes them.
+    """Invoice rows and Account aging fields to write (frozen data; :func:`apply_invoices`).
 
     ``to_frame()``: one row per invoice read (invoice, customer, account, state, total, due,
     days_overdue, action ``upsert``/``unchanged``/``no account``).
+
+    Attributes:
+        invoices: the ``ARINVOICE`` rows read (each with its ``_model``, an ``ARInvoice``).
+        upserts: the ``Intacct_Invoice__c`` records to upsert by ``Invoice_Number__c``.
+        account_updates: the Accounts whose aging fields change (Id and the six fields).
+        rows: the report rows (see ``to_frame()``).
+        watermark: the watermark set when every write succeeded.
     """
 
-    def __init__(
-        self,
-        *,
-        sf: SalesforceClient,
-        state: StateStore,
-        invoices: list[dict[str, Any]],
-        upserts: list[dict[str, Any]],
-        account_updates: list[dict[str, Any]],
-        report_rows: list[dict[str, Any]],
-        watermark: dt.datetime | None,
-    ) -> None:
-        self._sf, self._state = sf, state
-        self.invoices = invoices
-        self.upserts = upserts
-        self.account_updates = account_updates
-        self._rows = report_rows
-        self._watermark = watermark
-        self.written: dict[str, int] | None = None
+    invoices: tuple[Mapping[str, Any], ...] = ()
+    upserts: tuple[Mapping[str, Any], ...] = ()
+    account_updates: tuple[Mapping[str, Any], ...] = ()
+    rows: tuple[Mapping[str, Any], ...] = ()
+    watermark: dt.datetime | None = None
 
     def aging(self) -> pd.DataFrame:
         """The aging summary per Account written by this plan (Account Id and the six fields)."""
@@ -129,50 +145,116 @@ class InvoicesPlan(Report):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per invoice read."""
-        kinds: dict[str, frames.Kind] = {
-            "invoice": "text",
-            "customer_id": "text",
-            "account_id": "text",
-            "state": "text",
-            "total": "decimal",
-            "due": "decimal",
-            "days_overdue": "integer",
-            "action": "text",
-        }
-        return frames.frame_from_records(self._rows, kinds)
+        return frames.frame_from_records(self.rows, _ROW_KINDS)
 
     def summary(self) -> str:
-        """What will be (or was) written."""
-        unlinked = sum(1 for r in self._rows if r["action"] == "no account")
-        head = (
-            f"Invoices: {len(self._rows)} read, {len(self.upserts)} to upsert, "
-            f"{len(self.account_updates)} account aging update(s), {unlinked} without an account"
+        """What will be written."""
+        unlinked = sum(1 for r in self.rows if r["action"] == "no account")
+        return (
+            f"Invoices: {len(self.rows):,} read, {len(self.upserts):,} to upsert, "
+            f"{plural(len(self.account_updates), 'account aging update')}, "
+            f"{unlinked:,} without an account"
         )
-        if self.written is not None:
-            head += f"; written: {self.written}"
-        return head
 
-    def apply(self) -> InvoicesPlan:
-        """Upsert the invoices (by ``Invoice_Number__c``) and update the Accounts' aging.
 
-        Both writes are idempotent; the watermark moves only when every record succeeded.
-        """
-        ok = True
-        written = {"Intacct_Invoice__c": 0, "Account": 0}
-        if self.upserts:
-            out = self._sf.upsert(
-                "Intacct_Invoice__c", external_id_field="Invoice_Number__c", records=self.upserts
+# How the summary names what it wrote (the objects' API names are in the frame).
+_OBJECT_WORDS = {"Intacct_Invoice__c": "invoice copies (Intacct_Invoice__c)", "Account": "Accounts"}
+
+#: ``done``: every record written; ``failed``: some were refused (see ``failed``; the watermark
+#: stays, so the next run tries them again).
+InvoicesStatus = Literal["done", "failed"]
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class InvoicesReport(Report):
+    """What :func:`apply_invoices` wrote; ``to_frame()`` and ``aging()`` are the plan's.
+
+    Attributes:
+        plan: the plan applied.
+        written: object -> records written (``Intacct_Invoice__c``, ``Account``).
+        failed: one row per refused record (object, key, status, errors).
+    """
+
+    plan: InvoicesPlan
+    written: Mapping[str, int]
+    failed: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def status(self) -> InvoicesStatus:
+        """``done`` or ``failed`` (see :data:`InvoicesStatus`)."""
+        return "failed" if self.failed else "done"
+
+    @property
+    def upserts(self) -> tuple[Mapping[str, Any], ...]:
+        """The plan's invoice upserts."""
+        return self.plan.upserts
+
+    @property
+    def account_updates(self) -> tuple[Mapping[str, Any], ...]:
+        """The plan's Account aging updates."""
+        return self.plan.account_updates
+
+    def aging(self) -> pd.DataFrame:
+        """The plan's aging summary per Account."""
+        return self.plan.aging()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per invoice read (the plan's)."""
+        return self.plan.to_frame()
+
+    def summary(self) -> str:
+        """What was planned, and what was written."""
+        written = counts_text(
+            {_OBJECT_WORDS.get(k, k): n for k, n in self.written.items()}, empty="nothing"
+        )
+        return f"{self.plan.summary()}; written: {written}"
+
+
+def apply_invoices(plan: InvoicesPlan, sf: SalesforceClient, state: StateStore) -> InvoicesReport:
+    """Upsert the invoices (by ``Invoice_Number__c``) and update the Accounts' aging.
+
+    Both writes are idempotent; the watermark moves only when every record succeeded.
+
+    Args:
+        plan: from :func:`plan_invoices`.
+        sf: the Salesforce client.
+        state: the state store (the watermark ``o2c.invoices.intacct``).
+
+    Returns:
+        An :class:`InvoicesReport`; ``status`` is ``failed`` when a record was refused.
+    """
+    written = {"Intacct_Invoice__c": 0, "Account": 0}
+    failed: list[dict[str, Any]] = []
+    writes: list[tuple[str, list[dict[str, Any]], Callable[[list[dict[str, Any]]], pd.DataFrame]]]
+    writes = [
+        (
+            "Intacct_Invoice__c",
+            [dict(r) for r in plan.upserts],
+            lambda records: sf.upsert(
+                "Intacct_Invoice__c", records, external_id_field="Invoice_Number__c"
+            ),
+        ),
+        ("Account", [dict(r) for r in plan.account_updates], lambda r: sf.update("Account", r)),
+    ]
+    key_field = {"Intacct_Invoice__c": "Invoice_Number__c", "Account": "Id"}
+    for obj, records, call in writes:
+        if not records:
+            continue
+        for row in frames.frame_to_records(call(records)):
+            if row.get("done"):
+                written[obj] += 1
+                continue
+            failed.append(
+                {
+                    "object": obj,
+                    "key": records[int(row["row"])][key_field[obj]],
+                    "status": row.get("status"),
+                    "errors": row.get("errors"),
+                }
             )
-            written["Intacct_Invoice__c"] = int(out["success"].fillna(False).sum())
-            ok = ok and bool(out["success"].fillna(False).all())
-        if self.account_updates:
-            out = self._sf.update("Account", self.account_updates)
-            written["Account"] = int(out["success"].fillna(False).sum())
-            ok = ok and bool(out["success"].fillna(False).all())
-        if ok and self._watermark is not None:
-            self._state.set_watermark(WATERMARK, self._watermark)
-        self.written = written
-        return self
+    if not failed and plan.watermark is not None:
+        state.set_watermark(WATERMARK, plan.watermark)
+    return InvoicesReport(plan=plan, written=written, failed=tuple(failed))
 
 
 def plan_invoices(
@@ -199,11 +281,11 @@ def plan_invoices(
     >>> plan.aging()  # doctest: +SKIP
     """
     day = today or dt.datetime.now(dt.UTC).date()
-    zone = ZoneInfo(intacct_timezone)
+    zone = timestamps.zone(intacct_timezone)
     since = state.get_watermark(WATERMARK)
     frame = _read_invoices(ia, since, zone)
     stamps = (
-        [_to_utc(v, zone) for v in frame["WHENMODIFIED"].tolist() if _na(v) is not None]
+        [to_utc(v, zone) for v in frame["WHENMODIFIED"].tolist() if _na(v) is not None]
         if len(frame)
         else []
     )
@@ -264,21 +346,12 @@ def plan_invoices(
         )
     account_updates = _aging_updates(sf, accounts, aging)
     return InvoicesPlan(
-        sf=sf,
-        state=state,
-        invoices=invoices,
-        upserts=upserts,
-        account_updates=account_updates,
-        report_rows=rows,
+        invoices=tuple(invoices),
+        upserts=tuple(upserts),
+        account_updates=tuple(account_updates),
+        rows=tuple(rows),
         watermark=max((s for s in stamps if s is not None), default=since),
     )
-
-
-def _to_utc(value: Any, zone: ZoneInfo) -> dt.datetime | None:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(zone)
-    return stamp.to_pydatetime().astimezone(dt.UTC)
 
 
 def _read_invoices(ia: IntacctClient, since: dt.datetime | None, zone: ZoneInfo) -> pd.DataFrame:

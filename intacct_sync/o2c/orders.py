@@ -2,12 +2,14 @@
 
 :func:`plan_orders` reads the Closed Won opportunities that have no Intacct document yet, checks
 each (its lines must have products and add up to its ``Amount``; its customer and items must be
-in Intacct) and returns an :class:`OrdersPlan`. :meth:`OrdersPlan.apply` creates the documents
-with ``create_sotransaction`` under a control id derived from the opportunity Id, writing the
-ledger row (``pending``) before sending and (``posted``, with the document id) after, records the
-id map (``Opportunity`` -> document id) and writes the document id back to
-``Opportunity.Intacct_Document_ID__c``. A rerun sends nothing for a posted opportunity and
-resends a pending one under the same control id (Intacct refuses a second execution).
+in Intacct) and returns an :class:`OrdersPlan` (frozen data: no clients inside).
+:func:`apply_orders` posts the ready ones through the posting engine (:mod:`intacct_sync.posting`):
+``create_sotransaction`` under a control id derived from the opportunity Id, the ledger row
+(``pending``) written before sending and (``posted``, with the document id) after, anything the
+ledger cannot vouch for looked up in Intacct by its reference first; then it records the id map
+(``Opportunity`` -> document id) and writes the document id back to
+``Opportunity.Intacct_Document_ID__c``. A rerun sends nothing for a posted opportunity, and a
+pending one is sent again only when Intacct provably does not have it.
 """
 
 from __future__ import annotations
@@ -22,23 +24,28 @@ import attrs
 import pandas as pd
 
 from intacct_sync import frames
-from intacct_sync.errors import InputError
-from intacct_sync.intacct import create_control_id
+from intacct_sync.errors import IncompleteWriteError, InputError
 from intacct_sync.intacct.client import IntacctClient
-from intacct_sync.intacct.filters import query_string
 from intacct_sync.intacct.models import SalesOrder, SalesOrderLine
-from intacct_sync.o2c.invoices import InvoicesPlan, plan_invoices
-from intacct_sync.o2c.masters import MastersConfig, MastersPlan, plan_masters
-from intacct_sync.reports import Report
+from intacct_sync.o2c.invoices import InvoicesPlan, InvoicesReport, apply_invoices, plan_invoices
+from intacct_sync.o2c.mapping import MastersConfig
+from intacct_sync.o2c.masters import MastersPlan, apply_masters, plan_masters
+from intacct_sync.o2c.masters_report import MastersReport
+from intacct_sync.posting import engine as posting_engine
+from intacct_sync.posting.engine import Posting
+from intacct_sync.posting.status import PostingStatus
+from intacct_sync.reports import Report, plural, value_text
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
-from intacct_sync.state import IdMapping, LedgerEntry, StateStore
+from intacct_sync.state import IdMapping, StateStore
 
 __all__ = [
     "OrderPlanRow",
     "OrderToCashRun",
     "OrdersConfig",
     "OrdersPlan",
+    "OrdersReport",
+    "apply_orders",
     "plan_orders",
     "sync_order_to_cash",
 ]
@@ -47,7 +54,7 @@ log = logging.getLogger("intacct_sync.o2c.orders")
 
 WORKFLOW = "orders"
 CENT = Decimal("0.01")
-Status = Literal["ready", "rejected", "blocked", "done", "linked"]
+Status = Literal["ready", "rejected", "blocked", "done", "linked"] | PostingStatus
 
 
 @attrs.frozen(kw_only=True)
@@ -96,21 +103,15 @@ class OrderPlanRow:
     order: SalesOrder | None = None
 
 
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class OrdersPlan(Report):
-    """Closed Won opportunities and their sales orders; :meth:`apply` creates the ready ones."""
+    """Closed Won opportunities and their sales orders (frozen data: no clients inside).
 
-    def __init__(
-        self,
-        *,
-        sf: SalesforceClient,
-        ia: IntacctClient,
-        state: StateStore,
-        config: OrdersConfig,
-        rows: list[OrderPlanRow],
-    ) -> None:
-        self._sf, self._ia, self._state, self.config = sf, ia, state, config
-        self.rows = rows
-        self.applied: list[OrderPlanRow] | None = None
+    :func:`apply_orders` creates the ready ones.
+    """
+
+    config: OrdersConfig
+    rows: tuple[OrderPlanRow, ...]
 
     @property
     def ready(self) -> list[OrderPlanRow]:
@@ -120,153 +121,149 @@ class OrdersPlan(Report):
     def to_frame(self) -> pd.DataFrame:
         """Columns: opportunity_id, name, customer_id, close_date, amount, lines_total, lines,
         status, reason, document_id."""
-        rows = self.applied if self.applied is not None else self.rows
-        records = [
-            {
-                "opportunity_id": r.opportunity_id,
-                "name": r.name,
-                "customer_id": r.customer_id,
-                "close_date": r.close_date,
-                "amount": r.amount,
-                "lines_total": r.lines_total,
-                "lines": r.lines,
-                "status": r.status,
-                "reason": r.reason,
-                "document_id": r.document_id,
-            }
-            for r in rows
-        ]
-        kinds: dict[str, frames.Kind] = {
-            "opportunity_id": "text",
-            "name": "text",
-            "customer_id": "text",
-            "close_date": "date",
-            "amount": "decimal",
-            "lines_total": "decimal",
-            "lines": "integer",
-            "status": "text",
-            "reason": "text",
-            "document_id": "text",
-        }
-        return frames.frame_from_records(records, kinds)
+        return _rows_frame(self.rows)
 
     def summary(self) -> str:
         """Counts per status."""
-        rows = self.applied if self.applied is not None else self.rows
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
-        verb = "applied" if self.applied is not None else "plan"
-        return f"Sales orders {verb} ({self.config.transaction_type}): {text}"
+        return f"Sales orders plan ({self.config.transaction_type}): {_counts(self.rows)}"
 
-    def apply(self) -> OrdersPlan:
-        """Create the ready sales orders (and finish pending ones from a crashed run).
 
-        Returns:
-            This plan, with :attr:`applied` rows (``done`` with the document id, or ``failed``
-            reasons as ``blocked``).
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class OrdersReport(Report):
+    """What :func:`apply_orders` did, one row per planned opportunity.
 
-        Raises:
-            IncompleteWriteError: the create stopped part way; the ledger rows stay
-                ``pending`` and the rerun finishes them under the same control ids.
-        """
-        ready = self.ready
-        orders = [r.order for r in ready if r.order is not None]
-        for row, order in zip(ready, orders, strict=True):
-            self._state.ledger_put(
-                LedgerEntry(
-                    workflow=WORKFLOW,
-                    source_id=row.opportunity_id,
-                    control_id=_order_control_id(order),
-                    status="pending",
-                    detail={"customer_id": order.customer_id, "total": str(order.total)},
-                )
-            )
-        outcome = self._ia.create_sales_orders(orders) if orders else None
-        results = _outcome_rows(outcome)
-        missing = [
-            r.opportunity_id
-            for r, res in zip(ready, results, strict=False)
-            if res.get("done") and not res.get("id")
-        ]
-        found = _documents_by_reference(self._ia, missing) if missing else {}
-        applied: list[OrderPlanRow] = []
-        write_back: list[dict[str, Any]] = []
-        by_id = {r.opportunity_id: r for r in ready}
-        for row in self.rows:
-            if row.opportunity_id not in by_id:
+    ``status`` is the posting engine's vocabulary (:mod:`intacct_sync.posting.status`):
+    ``posted`` (created by this run, or found in Intacct by its reference), ``already_posted``
+    (the ledger had it; the document id write-back is repeated), ``failed`` (Intacct refused:
+    ``reason`` holds its text), ``pending`` (sent, unanswered), ``held`` (not sent: the run
+    stopped), ``skipped`` (rejected or blocked in the plan: ``reason`` says why), ``drift``
+    (posted earlier with other figures: nothing sent, ``reason`` says what to do).
+    """
+
+    config: OrdersConfig
+    rows: tuple[OrderPlanRow, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The same columns as :meth:`OrdersPlan.to_frame`."""
+        return _rows_frame(self.rows)
+
+    def count(self, status: str) -> int:
+        """Opportunities with ``status``."""
+        return sum(1 for r in self.rows if r.status == status)
+
+    def summary(self) -> str:
+        """Counts per status."""
+        return f"Sales orders applied ({self.config.transaction_type}): {_counts(self.rows)}"
+
+
+def _counts(rows: tuple[OrderPlanRow, ...]) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
+
+
+_ROW_KINDS: Mapping[str, frames.Kind] = {
+    "opportunity_id": "text",
+    "name": "text",
+    "customer_id": "text",
+    "close_date": "date",
+    "amount": "decimal",
+    "lines_total": "decimal",
+    "lines": "integer",
+    "status": "text",
+    "reason": "text",
+    "document_id": "text",
+}
+
+
+def _rows_frame(rows: tuple[OrderPlanRow, ...]) -> pd.DataFrame:
+    records = [{k: getattr(r, k) for k in _ROW_KINDS} for r in rows]
+    return frames.frame_from_records(records, _ROW_KINDS)
+
+
+def apply_orders(
+    plan: OrdersPlan, ia: IntacctClient, sf: SalesforceClient, state: StateStore
+) -> OrdersReport:
+    """Create the plan's ready sales orders through the posting engine, once each ever.
+
+    Orders the ledger cannot vouch for (new, or ``pending`` after a crash or a lost answer)
+    are first looked up in Intacct by their reference (the opportunity id); only those provably
+    absent are sent. Posted orders are recorded in the id map (``Opportunity`` -> document id)
+    and their document id is written back to the opportunity.
+
+    Args:
+        plan: from :func:`plan_orders`.
+        ia: the Intacct client.
+        sf: the Salesforce client (the document id write-back).
+        state: the state store (ledger ``orders``, id map).
+
+    Returns:
+        An :class:`OrdersReport`.
+
+    Raises:
+        IncompleteWriteError: the create stopped part way; ``.outcomes`` is the report's frame
+            (``.report`` the :class:`OrdersReport`). The rerun finishes: nothing is posted twice.
+    """
+    cfg = plan.config
+    sendable = [r for r in plan.rows if r.order is not None and r.status in ("ready", "done")]
+    postings = [
+        Posting(key=r.opportunity_id, record=r.order, reference=r.opportunity_id)
+        for r in sendable
+        if r.order is not None
+    ]
+    result = posting_engine.post(ia, state, WORKFLOW, postings)
+    outcomes = {r.opportunity_id: o for r, o in zip(sendable, result.outcomes, strict=True)}
+    applied: list[OrderPlanRow] = []
+    write_back: list[dict[str, Any]] = []
+    for row in plan.rows:
+        outcome = outcomes.get(row.opportunity_id)
+        if outcome is None:
+            if row.status in ("done", "linked"):
                 if row.status == "done" and row.document_id:
                     # Posted by an earlier run that stopped before the write-back.
                     write_back.append(
-                        {"Id": row.opportunity_id, self.config.document_id_field: row.document_id}
+                        {"Id": row.opportunity_id, cfg.document_id_field: row.document_id}
                     )
-                applied.append(row)
-                continue
-            res = results[ready.index(row)] if ready.index(row) < len(results) else {}
-            doc = res.get("id") or found.get(row.opportunity_id)
-            if res.get("done") and doc:
-                self._record(row, str(doc), "posted")
-                write_back.append({"Id": row.opportunity_id, self.config.document_id_field: doc})
-                applied.append(attrs.evolve(row, status="done", document_id=str(doc)))
+                applied.append(attrs.evolve(row, status="already_posted"))
             else:
-                error = res.get("errors") or "no document id returned"
-                self._record(row, None, "failed", error=str(error))
-                applied.append(attrs.evolve(row, status="blocked", reason=f"Intacct: {error}"))
-        if write_back:
-            self._sf.update("Opportunity", write_back)
-        self.applied = applied
-        return self
-
-    def _record(
-        self, row: OrderPlanRow, doc: str | None, status: Literal["posted", "failed"], **extra: str
-    ) -> None:
-        order = row.order
-        assert order is not None
-        self._state.ledger_put(
-            LedgerEntry(
-                workflow=WORKFLOW,
-                source_id=row.opportunity_id,
-                control_id=_order_control_id(order),
-                status=status,
-                record_no=doc,
-                detail={"customer_id": order.customer_id, "total": str(order.total), **extra},
-            )
-        )
-        if doc:
-            self._state.id_map_put(
+                applied.append(attrs.evolve(row, status="skipped"))
+            continue
+        doc = outcome.record_no
+        if outcome.status in ("posted", "already_posted") and doc:
+            state.id_map_put(
                 IdMapping(object="Opportunity", salesforce_id=row.opportunity_id, intacct_id=doc)
             )
-
-
-def _order_control_id(order: SalesOrder) -> str:
-    # The same derivation IntacctClient.create_sales_orders uses, so the ledger names the
-    # control id the gateway will see.
-    return create_control_id(order)
-
-
-def _outcome_rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None:
-        return []
-    return [
-        {k: (None if v is pd.NA else v) for k, v in r.items()}
-        for r in frames.frame_to_records(frame)
-    ]
-
-
-def _documents_by_reference(ia: IntacctClient, opportunity_ids: list[str]) -> dict[str, str]:
-    """Document ids of orders already created (a rerun gets ``duplicate`` without the id)."""
-    found: dict[str, str] = {}
-    for start in range(0, len(opportunity_ids), 100):
-        chunk = opportunity_ids[start : start + 100]
-        frame = ia.read_by_query(
-            "SODOCUMENT",
-            query_string("REFERENCENO IN {}", chunk),
-            fields=["DOCID", "REFERENCENO"],
-        )
-        for r in frames.frame_to_records(frame):
-            found[str(r["REFERENCENO"])] = str(r["DOCID"])
-    return found
+            write_back.append({"Id": row.opportunity_id, cfg.document_id_field: doc})
+            applied.append(attrs.evolve(row, status=outcome.status, document_id=doc))
+        elif outcome.status == "drift":
+            applied.append(
+                attrs.evolve(
+                    row,
+                    status="drift",
+                    document_id=doc,
+                    reason=f"total now {outcome.amount}, posted {outcome.posted_amount}: "
+                    f"{posting_engine.DRIFT_ACTION}",
+                )
+            )
+        elif outcome.status == "failed":
+            applied.append(attrs.evolve(row, status="failed", reason=f"Intacct: {outcome.errors}"))
+        else:
+            applied.append(
+                attrs.evolve(row, status=outcome.status, reason=outcome.errors or row.reason)
+            )
+    if write_back:
+        sf.update("Opportunity", write_back)
+    report = OrdersReport(config=cfg, rows=tuple(applied))
+    log.info("%s", report.summary())
+    if result.stopped is not None:
+        raise IncompleteWriteError(
+            f"sales orders stopped part way ({report.summary()}): {result.stopped}; rerun to "
+            "finish (pending orders are looked up in Intacct before anything is sent)",
+            outcomes=report.to_frame(),
+            report=report,
+        ) from result.stopped
+    return report
 
 
 def _money(value: Any) -> Decimal | None:
@@ -317,7 +314,7 @@ def plan_orders(
     lines = opps.attrs["children"]["OpportunityLineItems"]
     by_parent: dict[str, list[dict[str, Any]]] = {}
     for line in frames.frame_to_records(lines):
-        by_parent.setdefault(str(line["ParentId"]), []).append(line)
+        by_parent.setdefault(str(line["parent_id"]), []).append(line)
     accounts = {m.salesforce_id: m.intacct_id for m in state.id_map("Account")}
     products = {m.salesforce_id: m.intacct_id for m in state.id_map("Product2")}
     records = frames.frame_to_records(opps)
@@ -337,7 +334,7 @@ def plan_orders(
         _check(cfg, state, r, by_parent.get(str(r["Id"]), []), accounts, products, customers, items)
         for r in records
     ]
-    return OrdersPlan(sf=sf, ia=ia, state=state, config=cfg, rows=rows)
+    return OrdersPlan(config=cfg, rows=tuple(rows))
 
 
 def _field(name: str) -> str:
@@ -389,13 +386,35 @@ def _check(
         status="ready",
     )
     entry = state.ledger_get(WORKFLOW, opp_id)
+    checked = _check_opportunity(cfg, base, opp, lines, products, customers, items)
     if entry is not None and entry.status == "posted":
+        # The order goes along so the engine can tell the same order from a changed one.
         return attrs.evolve(
             base,
             status="done",
             document_id=entry.record_no,
             reason="posted earlier (ledger); the document id write-back is repeated",
+            order=checked.order,
         )
+    if entry is not None and entry.status == "pending" and checked.order is not None:
+        return attrs.evolve(
+            checked,
+            reason="pending from an earlier run: looked up in Intacct before anything is sent",
+        )
+    return checked
+
+
+def _check_opportunity(
+    cfg: OrdersConfig,
+    base: OrderPlanRow,
+    opp: Mapping[str, Any],
+    lines: list[dict[str, Any]],
+    products: Mapping[str, str],
+    customers: Mapping[str, bool],
+    items: Mapping[str, bool],
+) -> OrderPlanRow:
+    opp_id, amount, total = base.opportunity_id, base.amount, base.lines_total
+    account_id, customer, close_date = base.account_id, base.customer_id, base.close_date
     if not lines:
         return attrs.evolve(base, status="rejected", reason="the opportunity has no line items")
     no_product = [
@@ -405,14 +424,16 @@ def _check(
         return attrs.evolve(
             base,
             status="rejected",
-            reason=f"line(s) without a product: {', '.join(no_product)}",
+            reason=f"{'line' if len(no_product) == 1 else 'lines'} without a product: "
+            f"{', '.join(no_product)}",
         )
     if amount is None or amount.quantize(CENT) != total.quantize(CENT):
         return attrs.evolve(
             base,
             status="rejected",
-            reason=f"Amount {amount} does not equal the sum of its lines' TotalPrice {total} "
-            f"(difference {(amount or Decimal(0)) - total})",
+            reason=f"Amount {value_text(amount)} does not equal the sum of its lines' "
+            f"TotalPrice {value_text(total)} "
+            f"(difference {value_text((amount or Decimal(0)) - total)})",
         )
     if not customer:
         return attrs.evolve(
@@ -462,22 +483,31 @@ def _check(
         message=str(opp.get("Name") or "")[:200] or None,
         state=cfg.state,
     )
-    if entry is not None and entry.status == "pending":
-        return attrs.evolve(base, order=order, reason="resending a pending order (same control id)")
     return attrs.evolve(base, order=order)
 
 
-@attrs.define
+@attrs.define(repr=False)
 class OrderToCashRun(Report):
     """The three steps of one order-to-cash run: masters, orders, invoices (in that order).
 
-    ``dry_run`` runs hold the plans only; otherwise each plan has been applied.
+    ``dry_run`` runs hold the plans only; otherwise each plan has been applied and its report
+    is in ``masters_report`` / ``invoices_report``.
     """
 
     masters: MastersPlan
     orders: OrdersPlan | None
     invoices: InvoicesPlan | None
     dry_run: bool
+    masters_report: MastersReport | None = None
+    orders_report: OrdersReport | None = None
+    invoices_report: InvoicesReport | None = None
+    #: A dry run's masters changes the order and invoice plans depend on (writes, and links not
+    #: yet in the id map); while any are left those plans are not previewed (see
+    #: :func:`sync_order_to_cash`).
+    waiting_on_masters: int = 0
+
+    #: The step summaries are the content here: shown whole.
+    max_text = 200
 
     def to_frame(self) -> pd.DataFrame:
         """One row per step: step, summary."""
@@ -485,13 +515,25 @@ class OrderToCashRun(Report):
         steps += [("orders", self.orders)] if self.orders is not None else []
         steps += [("invoices", self.invoices)] if self.invoices is not None else []
         rows = [{"step": name, "summary": plan.summary()} for name, plan in steps]
-        if self.masters.result is not None:
-            rows.insert(1, {"step": "masters applied", "summary": self.masters.result.summary()})
+        if self.masters_report is not None:
+            rows.insert(1, {"step": "masters applied", "summary": self.masters_report.summary()})
+        if self.orders_report is not None:
+            at = next(i for i, r in enumerate(rows) if r["step"] == "orders") + 1
+            rows.insert(at, {"step": "orders applied", "summary": self.orders_report.summary()})
         return frames.frame_from_records(rows, {"step": "text", "summary": "text"})
 
     def summary(self) -> str:
         """Dry run or applied."""
-        return "Order to cash " + ("(dry run: nothing written)" if self.dry_run else "applied")
+        if not self.dry_run:
+            return "Order to cash applied"
+        if self.waiting_on_masters:
+            return (
+                "Order to cash (dry run: nothing written). Sales orders and invoices are planned "
+                f"after the masters plan's {plural(self.waiting_on_masters, 'change')} "
+                "(customers, items, links) are written, which the real run does first: they are "
+                "not previewed here"
+            )
+        return "Order to cash (dry run: nothing written)"
 
 
 def sync_order_to_cash(
@@ -512,8 +554,12 @@ def sync_order_to_cash(
         sf: the Salesforce client.
         ia: the Intacct client.
         state: the state store.
-        dry_run: plan only (the order and invoice plans then see the masters as they are now:
-            orders whose customer the masters sync would create show as ``blocked``).
+        dry_run: plan only. The order and invoice plans read the masters as they are, so while
+            the masters plan has changes to write (customers and items to create, links to
+            record) they would show orders as blocked that the real run then posts: in that
+            case they are left out (``orders`` and ``invoices`` are None and
+            ``waiting_on_masters`` counts the changes), so the preview never says what the run
+            will not do.
         masters_config: masters settings.
         orders_config: sales-order settings.
         today: the day days overdue are counted to.
@@ -526,12 +572,36 @@ def sync_order_to_cash(
     """
     mcfg = masters_config or MastersConfig()
     masters = plan_masters(sf, ia, state, mcfg)
-    if not dry_run:
-        masters.apply()
+    masters_report = None if dry_run else apply_masters(masters, sf, ia, state)
+    waiting = _masters_changes(masters, state) if dry_run else 0
+    if waiting:
+        return OrderToCashRun(
+            masters=masters, orders=None, invoices=None, dry_run=True, waiting_on_masters=waiting
+        )
     orders = plan_orders(sf, ia, state, orders_config)
-    if not dry_run:
-        orders.apply()
+    orders_report = None if dry_run else apply_orders(orders, ia, sf, state)
     invoices = plan_invoices(sf, ia, state, today=today, intacct_timezone=mcfg.intacct_timezone)
-    if not dry_run:
-        invoices.apply()
-    return OrderToCashRun(masters=masters, orders=orders, invoices=invoices, dry_run=dry_run)
+    invoices_report = None if dry_run else apply_invoices(invoices, sf, state)
+    return OrderToCashRun(
+        masters=masters,
+        orders=orders,
+        invoices=invoices,
+        dry_run=dry_run,
+        masters_report=masters_report,
+        orders_report=orders_report,
+        invoices_report=invoices_report,
+    )
+
+
+def _masters_changes(plan: MastersPlan, state: StateStore) -> int:
+    """The masters plan's writes plus its links not yet in the id map."""
+    known: dict[str, set[tuple[str | None, str]]] = {}
+    new_links = 0
+    for link in plan.links:
+        if link.object not in known:
+            known[link.object] = {
+                (m.salesforce_id, m.intacct_id) for m in state.id_map(link.object)
+            }
+        if (link.salesforce_id, link.intacct_id) not in known[link.object]:
+            new_links += 1
+    return len(plan.writes) + new_links

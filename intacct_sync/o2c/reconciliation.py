@@ -14,15 +14,16 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import attrs
 import pandas as pd
 
 from intacct_sync import frames
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import ARInvoice
-from intacct_sync.o2c import masters as m
-from intacct_sync.reports import Report
+from intacct_sync.o2c.mapping import MastersConfig
+from intacct_sync.o2c.snapshots import StoredMasters, read_masters
+from intacct_sync.reports import Report, plural, value_text
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore
@@ -59,8 +60,11 @@ class ReconcileReport(Report):
 
     def summary(self) -> str:
         """Counts per finding."""
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts().items()))
-        return f"Reconciliation: {parts or 'nothing to report; both systems agree'}"
+        counts = self.counts()
+        if not counts:
+            return "Reconciliation: nothing to report; both systems agree"
+        parts = ", ".join(f"{k} ({n:,})" for k, n in sorted(counts.items()))
+        return f"Reconciliation: {plural(sum(counts.values()), 'finding')}: {parts}"
 
 
 def _row(
@@ -81,7 +85,7 @@ def reconcile(
     sf: SalesforceClient,
     ia: IntacctClient,
     state: StateStore,
-    config: m.MastersConfig | None = None,
+    config: MastersConfig | None = None,
 ) -> ReconcileReport:
     """Compare both systems and list what a person should act on (reads only).
 
@@ -96,16 +100,15 @@ def reconcile(
 
     >>> print(reconcile(sf, ia, state))  # doctest: +SKIP
     """
-    cfg = config or m.MastersConfig()
-    zone = ZoneInfo(cfg.intacct_timezone)
+    # Everything is read (no watermarks): a finding must not depend on what changed lately.
+    cfg = attrs.evolve(config or MastersConfig(), full=True)
+    stored = StoredMasters.read(state, cfg)
+    snapshot = read_masters(sf, ia, stored, cfg)
     rows: list[dict[str, Any]] = []
     for mapping in cfg.mappings():
-        prices: dict[str, tuple[str, Any]] = {}
-        if mapping.name == "Product2":
-            _, prices = m._prices(sf)
-        sf_recs = m._sf_records(m._read_sf(sf, mapping), mapping, prices)
-        ia_recs = m._ia_records(m._read_ia(ia, mapping, zone), mapping, zone)
-        links = {x.salesforce_id: x.intacct_id for x in state.id_map(mapping.name)}
+        read = snapshot.objects[mapping.name]
+        sf_recs, ia_recs = read.salesforce, read.intacct
+        links = {x.salesforce_id: x.intacct_id for x in stored.of(mapping.name).id_map}
         for rec in sf_recs.values():
             if rec.id not in links and rec.ext_key and rec.ext_key in ia_recs:
                 links[rec.id] = rec.ext_key
@@ -142,12 +145,15 @@ def reconcile(
                 continue
             s, i = pair_sf, pair_ia
             diffs = [
-                f"{f.salesforce}: {s.values.get(f.salesforce)!r} vs {i.values.get(f.salesforce)!r}"
+                f"{f.salesforce}: Salesforce {value_text(s.values.get(f.salesforce))} vs "
+                f"Intacct {value_text(i.values.get(f.salesforce))}"
                 for f in mapping.fields
                 if s.values.get(f.salesforce) != i.values.get(f.salesforce)
             ]
             if s.active != i.active:
-                diffs.append(f"active: Salesforce {s.active} vs Intacct {i.active}")
+                diffs.append(
+                    f"active: Salesforce {value_text(s.active)} vs Intacct {value_text(i.active)}"
+                )
             if diffs:
                 rows.append(
                     _row(
@@ -183,7 +189,7 @@ def _orders(sf: SalesforceClient, ia: IntacctClient) -> list[dict[str, Any]]:
                     r["Id"],
                     None,
                     str(r["Name"]),
-                    f"Amount {r.get('Amount')}",
+                    f"Amount {value_text(frames.parse_decimal(r.get('Amount')))}",
                     "run o2c sync; if rejected, fix the amount or the lines in Salesforce",
                 )
             )
@@ -219,7 +225,7 @@ def _invoices(sf: SalesforceClient, ia: IntacctClient) -> list[dict[str, Any]]:
                     None,
                     inv.invoice_no,
                     inv.customer_id,
-                    f"{inv.state}, total {inv.total}, due {inv.total_due}",
+                    f"{inv.state}, total {value_text(inv.total)}, due {value_text(inv.total_due)}",
                     "link the customer to an Account (masters), then run o2c sync",
                 )
             )
@@ -234,8 +240,9 @@ def _invoices(sf: SalesforceClient, ia: IntacctClient) -> list[dict[str, Any]]:
                     None,
                     inv.invoice_no,
                     inv.customer_id,
-                    f"Intacct {inv.state} {inv.total}/{inv.total_due}; CRM "
-                    f"{copy.get('State__c')} {total}/{due}",
+                    f"Intacct {inv.state}, total {value_text(inv.total)}, due "
+                    f"{value_text(inv.total_due)}; CRM {copy.get('State__c') or '(empty)'}, "
+                    f"total {value_text(total)}, due {value_text(due)}",
                     "run o2c sync",
                 )
             )

@@ -9,7 +9,7 @@ See ``docs/salesforce.md`` for the guide.
 
 from __future__ import annotations
 
-from intacct_sync.salesforce._protocol import SubrequestOutcome
+from intacct_sync.salesforce._protocol import SubrequestOutcome, children
 from intacct_sync.salesforce.auth import (
     ClientCredentialsFlow,
     JwtBearerFlow,
@@ -44,6 +44,7 @@ __all__ = [
     "SubrequestOutcome",
     "Token",
     "TokenFlow",
+    "children",
     "identifier",
     "like",
     "literal",

@@ -5,8 +5,8 @@
 ...     ia, sf = sb.intacct_client(), sb.salesforce_client()
 ...     accounts = ia.read_by_query("GLACCOUNT")
 
-The Intacct emulator speaks the XML gateway's envelopes; the Salesforce emulator speaks the REST
-API's JSON. Both keep their data in SQLite (in memory unless a path is given) and have switchable
+The Intacct emulator speaks the XML gateway's envelopes and, over the same store, the REST API
+(``sb.intacct_client(protocol="rest")``); the Salesforce emulator speaks the REST API's JSON. Both keep their data in SQLite (in memory unless a path is given) and have switchable
 :class:`Faults` for tests. Sandbox credentials are fixed, public and useless anywhere else.
 """
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
     from intacct_sync.salesforce.client import SalesforceClient
     from intacct_sync.sandbox.intacct.gateway import IntacctGateway
+    from intacct_sync.sandbox.intacct.rest import IntacctRestApi
     from intacct_sync.sandbox.salesforce.api import SalesforceApi
 
 __all__ = ["COMPANIES", "Faults", "Sandbox", "running"]
@@ -30,6 +31,7 @@ __all__ = ["COMPANIES", "Faults", "Sandbox", "running"]
 #: company id of each seeded Intacct company
 COMPANIES = {"nonprofit": NONPROFIT, "itservices": ITSERVICES}
 Company = Literal["nonprofit", "itservices"]
+Protocol = Literal["xml", "rest"]
 
 
 class Sandbox:
@@ -37,6 +39,7 @@ class Sandbox:
 
     Attributes:
         intacct: the Intacct gateway emulator (its ``faults``, its SQLite store).
+        intacct_rest: the Intacct REST API emulator over the same store (its own ``faults``).
         salesforce: the Salesforce REST emulator.
     """
 
@@ -47,23 +50,61 @@ class Sandbox:
         salesforce_db: str | None = None,
     ) -> None:
         from intacct_sync.sandbox.intacct.gateway import IntacctGateway
+        from intacct_sync.sandbox.intacct.rest import IntacctRestApi
         from intacct_sync.sandbox.salesforce.api import SalesforceApi
 
         self.intacct: IntacctGateway = IntacctGateway(db_path=intacct_db)
         self.salesforce: SalesforceApi = SalesforceApi(db_path=salesforce_db)
-        self._servers = [LoopbackServer(self.intacct), LoopbackServer(self.salesforce)]
+        self.intacct_rest: IntacctRestApi = IntacctRestApi(self.intacct)
+        self._servers = [
+            LoopbackServer(self.intacct),
+            LoopbackServer(self.salesforce),
+            LoopbackServer(self.intacct_rest),
+        ]
+        self._state = "not started"
 
     def start(self) -> Sandbox:
-        """Start both servers."""
+        """Start the servers (the Intacct gateway and REST API, Salesforce)."""
         for server in self._servers:
             server.start()
         self.salesforce.base_url = self._servers[1].url
+        self._state = "running"
         return self
 
     def stop(self) -> None:
-        """Stop both servers."""
+        """Stop the servers."""
         for server in self._servers:
             server.stop()
+        self._state = "stopped"
+
+    def __repr__(self) -> str:
+        # What a notebook user needs to see: is it up, where, and which demo companies it holds.
+        # The credentials are fixed public constants, but they stay out of the repr all the same.
+        companies = ", ".join(f"{k}={v}" for k, v in COMPANIES.items())
+        if self._state != "running":
+            return f"<Sandbox {self._state}; companies {companies}>"
+        return (
+            f"<Sandbox running: Intacct {self.intacct_url}, Salesforce {self.salesforce_url}; "
+            f"companies {companies}>"
+        )
+
+    def state_store(self, company: Company = "nonprofit", path: str = ":memory:") -> Any:
+        """A state store for work against a sandbox company: in memory unless ``path`` is given.
+
+        The sandbox is reseeded on every start, so a lasting state file can only drift from
+        it; and it must never share a production store (see
+        :mod:`intacct_sync.state.tenancy`). The store is claimed for the sandbox company, so
+        a production run refuses it.
+
+        Returns:
+            A :class:`~intacct_sync.state.SQLiteStateStore`.
+        """
+        from intacct_sync.state import SQLiteStateStore
+        from intacct_sync.state.tenancy import claim_tenant, tenant_key
+
+        store = SQLiteStateStore(path)
+        claim_tenant(store, tenant_key(COMPANIES[company], sandbox=True))
+        return store
 
     @property
     def intacct_url(self) -> str:
@@ -73,14 +114,34 @@ class Sandbox:
         return self._servers[0].url + ENDPOINT_PATH
 
     @property
+    def intacct_rest_url(self) -> str:
+        """The REST API base (``…/ia/api/v1``), served over the gateway's store."""
+        from intacct_sync.sandbox.intacct.rest import API_PATH
+
+        return self._servers[2].url + API_PATH
+
+    @property
     def salesforce_url(self) -> str:
         """The Salesforce instance URL."""
         return self._servers[1].url
 
-    def intacct_env(self, company: Company = "nonprofit") -> dict[str, str]:
-        """``INTACCT_*`` variables that point ``IntacctClient.from_env()`` at the sandbox."""
+    def intacct_env(
+        self, company: Company = "nonprofit", *, protocol: Protocol = "xml"
+    ) -> dict[str, str]:
+        """``INTACCT_*`` variables that point ``IntacctClient.from_env()`` at the sandbox
+        (``protocol="rest"``: the REST API with the client-credentials grant)."""
         from intacct_sync.sandbox.intacct import gateway as gw
+        from intacct_sync.sandbox.intacct import rest_oauth
 
+        if protocol == "rest":
+            return {
+                "INTACCT_PROTOCOL": "rest",
+                "INTACCT_CLIENT_ID": rest_oauth.CLIENT_ID,
+                "INTACCT_CLIENT_SECRET": rest_oauth.CLIENT_SECRET,
+                "INTACCT_COMPANY_ID": COMPANIES[company],
+                "INTACCT_USER_ID": gw.USER_ID,
+                "INTACCT_REST_URL": self.intacct_rest_url,
+            }
         return {
             "INTACCT_SENDER_ID": gw.SENDER_ID,
             "INTACCT_SENDER_PASSWORD": gw.SENDER_PASSWORD,
@@ -100,11 +161,25 @@ class Sandbox:
             "SF_CLIENT_SECRET": sfa.CLIENT_SECRET,
         }
 
-    def intacct_client(self, company: Company = "nonprofit", **options: Any) -> IntacctClient:
-        """An :class:`~intacct_sync.IntacctClient` signed in to a seeded company."""
+    def intacct_client(
+        self, company: Company = "nonprofit", *, protocol: Protocol = "xml", **options: Any
+    ) -> IntacctClient:
+        """An :class:`~intacct_sync.IntacctClient` signed in to a seeded company, over the XML
+        gateway or (``protocol="rest"``) the REST API with the client-credentials grant."""
         from intacct_sync.intacct.client import IntacctClient
         from intacct_sync.sandbox.intacct import gateway as gw
+        from intacct_sync.sandbox.intacct import rest_oauth
 
+        if protocol == "rest":
+            return IntacctClient(
+                protocol="rest",
+                client_id=rest_oauth.CLIENT_ID,
+                client_secret=rest_oauth.CLIENT_SECRET,
+                company_id=COMPANIES[company],
+                user_id=gw.USER_ID,
+                rest_url=self.intacct_rest_url,
+                **options,
+            )
         return IntacctClient(
             sender_id=gw.SENDER_ID,
             sender_password=gw.SENDER_PASSWORD,

@@ -3,71 +3,223 @@
 Writes commit immediately: the ledger row of a posting is written *before* the posting is sent
 (status ``pending``, with its control id) and updated after, so a crash at any point leaves a
 record a rerun can finish from.
+
+The schema is versioned (:data:`MIGRATIONS`, :mod:`intacct_sync.state.migrations`): version 1 is
+the schema of intacct_sync before migrations existed (no ``schema_version`` table; detected by
+its tables), version 2 adds the tenant to every row and the run lease. Rows of a version-1 file
+belong to the tenant ``default``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
+import os
+import re
+import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from intacct_sync.errors import StateError
-from intacct_sync.state.store import IdMapping, LedgerEntry, LedgerStatus
+from intacct_sync.errors import LeaseLostError, StateError
+from intacct_sync.state.migrations import Migration, pending
+from intacct_sync.state.store import IdMapping, Lease, LedgerEntry, LedgerStatus
 from intacct_sync.state.store import utc as _utc
 
-__all__ = ["DEFAULT_STATE_FILE", "SQLiteStateStore"]
+__all__ = ["DEFAULT_STATE_FILE", "DEFAULT_TENANT", "MIGRATIONS", "SQLiteStateStore"]
 
 DEFAULT_STATE_FILE = Path("~/.intacct_sync/state.sqlite3")
+
+#: The tenant of a store opened without one (and of every row of a version-1 file).
+DEFAULT_TENANT: Final = "default"
+
+
+def _rebuild(table: str, columns: str, select: str) -> tuple[str, ...]:
+    # SQLite cannot change a primary key in place: copy into a new table, drop the old one.
+    return (
+        f"CREATE TABLE {table}_v2 ({columns})",
+        f"INSERT INTO {table}_v2 SELECT 'default', {select} FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v2 RENAME TO {table}",
+    )
+
+
+#: Every version of the SQLite schema, oldest first (append-only).
+MIGRATIONS: Final = (
+    Migration(
+        version=1,
+        description="watermarks, values, ledger, id map",
+        statements=(
+            "CREATE TABLE IF NOT EXISTS watermark (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS kv (namespace TEXT, key TEXT, value TEXT, "
+            "PRIMARY KEY (namespace, key))",
+            "CREATE TABLE IF NOT EXISTS ledger (workflow TEXT, source_id TEXT, control_id TEXT "
+            "NOT NULL, status TEXT NOT NULL, record_no TEXT, updated_at TEXT NOT NULL, "
+            "detail TEXT NOT NULL, PRIMARY KEY (workflow, source_id))",
+            "CREATE INDEX IF NOT EXISTS ledger_control ON ledger (control_id)",
+            "CREATE TABLE IF NOT EXISTS id_map (object TEXT, salesforce_id TEXT, intacct_id TEXT "
+            "NOT NULL, intacct_record_no TEXT, updated_at TEXT NOT NULL, "
+            "PRIMARY KEY (object, salesforce_id))",
+            "CREATE UNIQUE INDEX IF NOT EXISTS id_map_intacct ON id_map (object, intacct_id)",
+        ),
+    ),
+    Migration(
+        version=2,
+        description="tenant on every row; run lease",
+        statements=(
+            *_rebuild(
+                "watermark",
+                "tenant TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, name)",
+                "name, value",
+            ),
+            *_rebuild(
+                "kv",
+                "tenant TEXT NOT NULL, namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT, "
+                "PRIMARY KEY (tenant, namespace, key)",
+                "namespace, key, value",
+            ),
+            *_rebuild(
+                "ledger",
+                "tenant TEXT NOT NULL, workflow TEXT NOT NULL, source_id TEXT NOT NULL, "
+                "control_id TEXT NOT NULL, status TEXT NOT NULL, record_no TEXT, "
+                "updated_at TEXT NOT NULL, detail TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, workflow, source_id)",
+                "workflow, source_id, control_id, status, record_no, updated_at, detail",
+            ),
+            "CREATE INDEX ledger_control ON ledger (tenant, control_id)",
+            "CREATE INDEX ledger_status ON ledger (tenant, workflow, status)",
+            *_rebuild(
+                "id_map",
+                "tenant TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, "
+                "intacct_id TEXT NOT NULL, intacct_record_no TEXT, updated_at TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, object, salesforce_id)",
+                "object, salesforce_id, intacct_id, intacct_record_no, updated_at",
+            ),
+            "CREATE UNIQUE INDEX id_map_intacct ON id_map (tenant, object, intacct_id)",
+            # Times as integer microseconds since the epoch (UTC), compared in SQL.
+            "CREATE TABLE lease (tenant TEXT NOT NULL, name TEXT NOT NULL, holder TEXT NOT NULL, "
+            "token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+            "started_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, "
+            "PRIMARY KEY (tenant, name))",
+        ),
+    ),
+)
+
+SCHEMA_VERSION_DDL: Final = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+    "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _micros(value: dt.datetime) -> int:
+    return (value - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=value)
 
 
 class SQLiteStateStore:
     """The default state store: one SQLite file (``:memory:`` for throwaway runs).
+
+    Args:
+        path: the file (created with its folder); ``:memory:`` for a throwaway store.
+        tenant: whose rows this store reads and writes (one file can hold many tenants).
 
     >>> state = SQLiteStateStore(":memory:")
     >>> state.get_watermark("actions") is None
     True
     """
 
-    def __init__(self, path: str | Path = DEFAULT_STATE_FILE) -> None:
+    def __init__(
+        self, path: str | Path = DEFAULT_STATE_FILE, *, tenant: str = DEFAULT_TENANT
+    ) -> None:
         target = str(path)
         if target != ":memory:":
             file = Path(target).expanduser()
             file.parent.mkdir(parents=True, exist_ok=True)
             target = str(file)
+        if not tenant:
+            raise StateError("a state store's tenant must not be empty")
         self.path = target
+        self.tenant = tenant
         self._lock = threading.RLock()
+        self._slots: _FileSlots | None = None
         try:
-            self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._conn = sqlite3.connect(
+                target, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
             if target != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-            self._create()
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state store {target}: {exc}") from exc
+        try:
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StateError(f"cannot migrate the state store {target}: {exc}") from exc
+        except BaseException:
+            self._conn.close()
+            raise
 
     def __repr__(self) -> str:
-        return f"SQLiteStateStore({self.path!r})"
+        return f"SQLiteStateStore({self.path!r}, tenant={self.tenant!r})"
 
-    def _create(self) -> None:
-        self._conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS watermark (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS kv (namespace TEXT, key TEXT, value TEXT,
-                PRIMARY KEY (namespace, key));
-            CREATE TABLE IF NOT EXISTS ledger (workflow TEXT, source_id TEXT, control_id TEXT
-                NOT NULL, status TEXT NOT NULL, record_no TEXT, updated_at TEXT NOT NULL,
-                detail TEXT NOT NULL, PRIMARY KEY (workflow, source_id));
-            CREATE INDEX IF NOT EXISTS ledger_control ON ledger (control_id);
-            CREATE TABLE IF NOT EXISTS id_map (object TEXT, salesforce_id TEXT, intacct_id TEXT
-                NOT NULL, intacct_record_no TEXT, updated_at TEXT NOT NULL,
-                PRIMARY KEY (object, salesforce_id));
-            CREATE UNIQUE INDEX IF NOT EXISTS id_map_intacct ON id_map (object, intacct_id);
-            """
+    # -- schema -------------------------------------------------------------------------------
+
+    def _version(self) -> int:
+        tables = {
+            r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if "schema_version" in tables:
+            row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            return int(row[0] or 0)
+        # A file from before migrations existed has version 1's tables and no version table.
+        return 1 if "ledger" in tables else 0
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        with self._lock:
+            return self._version()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            # BEGIN IMMEDIATE takes the file's write lock: a second process opening the same
+            # old file waits here and then finds nothing left to do.
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = self._version()
+                todo = pending(MIGRATIONS, current, self.path)
+                if todo or current == 0:
+                    self._conn.execute(SCHEMA_VERSION_DDL)
+                if current == 1 and todo:
+                    self._record(MIGRATIONS[0])  # the pre-migration file, now on record
+                for migration in todo:
+                    for statement in migration.statements:
+                        self._conn.execute(statement)
+                    self._record(migration)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _record(self, migration: Migration) -> None:
+        self._conn.execute(
+            "INSERT INTO schema_version VALUES (?, ?, ?)",
+            (migration.version, migration.description, dt.datetime.now(dt.UTC).isoformat()),
         )
+
+    # -- plumbing -----------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -91,38 +243,46 @@ class SQLiteStateStore:
 
     def get_watermark(self, name: str) -> dt.datetime | None:
         """The watermark ``name`` (UTC), or None when never set."""
-        rows = self._rows("SELECT value FROM watermark WHERE name = ?", (name,))
+        rows = self._rows(
+            "SELECT value FROM watermark WHERE tenant = ? AND name = ?", (self.tenant, name)
+        )
         return dt.datetime.fromisoformat(rows[0][0]) if rows else None
 
     def set_watermark(self, name: str, value: dt.datetime) -> None:
         """Move watermark ``name`` to ``value`` (timezone-aware)."""
         self._rows(
-            "INSERT INTO watermark (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (name, _utc(value).isoformat()),
+            "INSERT INTO watermark (tenant, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(tenant, name) DO UPDATE SET value = excluded.value",
+            (self.tenant, name, _utc(value).isoformat()),
         )
 
     def get_value(self, namespace: str, key: str) -> Any:
         """A JSON value stored under ``namespace``/``key`` (None when absent)."""
-        rows = self._rows("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+        rows = self._rows(
+            "SELECT value FROM kv WHERE tenant = ? AND namespace = ? AND key = ?",
+            (self.tenant, namespace, key),
+        )
         return json.loads(rows[0][0]) if rows else None
 
     def set_value(self, namespace: str, key: str, value: Any) -> None:
         """Store a JSON value (Decimals as strings)."""
         self._rows(
-            "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value",
-            (namespace, key, json.dumps(value, default=str)),
+            "INSERT INTO kv (tenant, namespace, key, value) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(tenant, namespace, key) DO UPDATE SET value = excluded.value",
+            (self.tenant, namespace, key, json.dumps(value, default=str)),
         )
 
     def values(self, namespace: str) -> dict[str, Any]:
         """Every key and value of ``namespace``."""
         rows = self._rows(
-            "SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,)
+            "SELECT key, value FROM kv WHERE tenant = ? AND namespace = ? ORDER BY key",
+            (self.tenant, namespace),
         )
         return {key: json.loads(value) for key, value in rows}
 
     # -- ledger -------------------------------------------------------------------------------
+
+    _LEDGER = "SELECT workflow, source_id, control_id, status, record_no, updated_at, detail "
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> LedgerEntry:
@@ -139,15 +299,18 @@ class SQLiteStateStore:
     def ledger_get(self, workflow: str, source_id: str) -> LedgerEntry | None:
         """The ledger row of a source record."""
         rows = self._rows(
-            "SELECT * FROM ledger WHERE workflow = ? AND source_id = ?", (workflow, source_id)
+            self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? AND source_id = ?",
+            (self.tenant, workflow, source_id),
         )
         return self._entry(rows[0]) if rows else None
 
     def ledger_put(self, entry: LedgerEntry) -> None:
         """Insert or replace a ledger row."""
         self._rows(
-            "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO ledger (tenant, workflow, source_id, control_id, status, "
+            "record_no, updated_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                self.tenant,
                 entry.workflow,
                 entry.source_id,
                 entry.control_id,
@@ -160,8 +323,20 @@ class SQLiteStateStore:
 
     def ledger(self, workflow: str) -> list[LedgerEntry]:
         """Every ledger row of a workflow, by source id."""
-        rows = self._rows("SELECT * FROM ledger WHERE workflow = ? ORDER BY source_id", (workflow,))
+        rows = self._rows(
+            self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? ORDER BY source_id",
+            (self.tenant, workflow),
+        )
         return [self._entry(r) for r in rows]
+
+    def iter_ledger(self, workflow: str, status: LedgerStatus) -> Iterator[LedgerEntry]:
+        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash)."""
+        rows = self._rows(
+            self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? AND status = ? "
+            "ORDER BY source_id",
+            (self.tenant, workflow, status),
+        )
+        return (self._entry(r) for r in rows)
 
     # -- id map -------------------------------------------------------------------------------
 
@@ -172,10 +347,13 @@ class SQLiteStateStore:
             StateError: the Intacct id is already mapped to another Salesforce id.
         """
         self._rows(
-            "INSERT INTO id_map VALUES (?, ?, ?, ?, ?) ON CONFLICT(object, salesforce_id) DO "
+            "INSERT INTO id_map (tenant, object, salesforce_id, intacct_id, intacct_record_no, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(tenant, object, salesforce_id) DO "
             "UPDATE SET intacct_id = excluded.intacct_id, "
             "intacct_record_no = excluded.intacct_record_no, updated_at = excluded.updated_at",
             (
+                self.tenant,
                 mapping.object,
                 mapping.salesforce_id,
                 mapping.intacct_id,
@@ -186,7 +364,11 @@ class SQLiteStateStore:
 
     def id_map(self, obj: str) -> list[IdMapping]:
         """Every mapping of an object."""
-        rows = self._rows("SELECT * FROM id_map WHERE object = ? ORDER BY salesforce_id", (obj,))
+        rows = self._rows(
+            "SELECT object, salesforce_id, intacct_id, intacct_record_no, updated_at FROM id_map "
+            "WHERE tenant = ? AND object = ? ORDER BY salesforce_id",
+            (self.tenant, obj),
+        )
         return [
             IdMapping(
                 object=r[0],
@@ -198,10 +380,163 @@ class SQLiteStateStore:
             for r in rows
         ]
 
-    def iter_ledger(self, workflow: str, status: LedgerStatus) -> Iterator[LedgerEntry]:
-        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash)."""
-        rows = self._rows(
-            "SELECT * FROM ledger WHERE workflow = ? AND status = ? ORDER BY source_id",
-            (workflow, status),
+    # -- run lease ----------------------------------------------------------------------------
+
+    _LEASE = "SELECT name, holder, token, host, pid, started_at, expires_at FROM lease "
+
+    @staticmethod
+    def _lease(row: tuple[Any, ...]) -> Lease:
+        return Lease(
+            name=row[0],
+            holder=row[1],
+            token=row[2],
+            host=row[3],
+            pid=row[4],
+            started_at=_from_micros(row[5]),
+            expires_at=_from_micros(row[6]),
         )
-        return (self._entry(r) for r in rows)
+
+    def acquire_lease(self, name: str, holder: str, ttl: dt.timedelta) -> Lease | None:
+        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s."""
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            try:
+                # The file's write lock makes the look and the take one step across processes.
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = self._conn.execute(
+                        self._LEASE + "WHERE tenant = ? AND name = ?", (self.tenant, name)
+                    ).fetchone()
+                    current = self._lease(row) if row else None
+                    if current is not None and current.holder == holder:
+                        lease = Lease(
+                            name=name,
+                            holder=holder,
+                            token=current.token,
+                            host=current.host,
+                            pid=current.pid,
+                            started_at=current.started_at,
+                            expires_at=now + ttl,
+                        )
+                    elif current is None or current.expires_at <= now:
+                        lease = Lease(
+                            name=name,
+                            holder=holder,
+                            token=uuid.uuid4().hex,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                            started_at=now,
+                            expires_at=now + ttl,
+                        )
+                    else:
+                        self._conn.execute("COMMIT")
+                        return None
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO lease VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            self.tenant,
+                            name,
+                            lease.holder,
+                            lease.token,
+                            lease.host,
+                            lease.pid,
+                            _micros(lease.started_at),
+                            _micros(lease.expires_at),
+                        ),
+                    )
+                    self._conn.execute("COMMIT")
+                    return lease
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StateError(f"state store {self.path}: {exc}") from exc
+
+    def renew_lease(self, lease: Lease, ttl: dt.timedelta) -> Lease:
+        """Extend ``lease`` to ``ttl`` from now.
+
+        Raises:
+            LeaseLostError: another holder took the lease over after it expired.
+        """
+        expires = dt.datetime.now(dt.UTC) + ttl
+        with self._lock:
+            changed = self._rows(
+                "UPDATE lease SET expires_at = ? WHERE tenant = ? AND name = ? AND token = ? "
+                "RETURNING token",
+                (_micros(expires), self.tenant, lease.name, lease.token),
+            )
+        if not changed:
+            raise LeaseLostError(
+                f"the run lease {lease.name} of {lease.holder} expired and was taken over by "
+                f"another run (or released); this run must stop writing"
+            )
+        return Lease(
+            name=lease.name,
+            holder=lease.holder,
+            token=lease.token,
+            host=lease.host,
+            pid=lease.pid,
+            started_at=lease.started_at,
+            expires_at=expires,
+        )
+
+    def release_lease(self, lease: Lease) -> None:
+        """Give ``lease`` up (nothing happens when it was already taken over)."""
+        self._rows(
+            "DELETE FROM lease WHERE tenant = ? AND name = ? AND token = ?",
+            (self.tenant, lease.name, lease.token),
+        )
+
+    def lease_holder(self, name: str) -> Lease | None:
+        """The unexpired lease ``name``, or None when nobody holds it."""
+        rows = self._rows(
+            self._LEASE + "WHERE tenant = ? AND name = ? AND expires_at > ?",
+            (self.tenant, name, _micros(dt.datetime.now(dt.UTC))),
+        )
+        return self._lease(rows[0]) if rows else None
+
+    # -- governor slots -----------------------------------------------------------------------
+
+    def governor_slots(self) -> _FileSlots | None:
+        """Cross-process request slots beside the file (None for ``:memory:``)."""
+        if self.path == ":memory:":
+            return None
+        if self._slots is None:
+            self._slots = _FileSlots(Path(self.path + ".governor"))
+        return self._slots
+
+
+class _FileSlots:
+    """Request-governor slots as ``flock`` locks on files in a folder beside the state file.
+
+    A lock dies with the process that held it (the kernel drops it with the descriptor), so a
+    crashed worker never keeps a slot.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.name = f"file:{folder}"
+
+    def _path(self, key: str, slot: int) -> Path:
+        readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:60]
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        return self.folder / f"{readable}-{digest}.{slot}.lock"
+
+    def try_acquire(self, key: str, slot: int) -> Callable[[], None] | None:
+        """Take slot ``slot`` of ``key`` unless another descriptor holds its lock."""
+        fd = os.open(self._path(key, slot), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+
+        def release() -> None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+        return release

@@ -1,9 +1,14 @@
-"""The state store protocol and its records: watermarks, values, the posting ledger, the id map.
+"""The state store protocol and its records: watermarks, values, the posting ledger, the id map
+and the run lease.
 
-Any store that implements :class:`StateStore` can hold a workflow's state; the default is
-:class:`~intacct_sync.state.sqlite.SQLiteStateStore`. Writes commit immediately: the ledger row of a posting is
-written *before* the posting is sent (status ``pending``, with its control id) and updated after,
-so a crash at any point leaves a record a rerun can finish from.
+Any store that implements :class:`StateStore` can hold a workflow's state; the defaults are
+:class:`~intacct_sync.state.sqlite.SQLiteStateStore` and
+:class:`~intacct_sync.state.postgres.PostgresStateStore`, and
+:func:`intacct_sync.testing.check_state_store` is the contract both pass. Writes commit
+immediately: the ledger row of a posting is written *before* the posting is sent (status
+``pending``, with its control id) and updated after, so a crash at any point leaves a record a
+rerun can finish from. Every row belongs to the store's tenant: two stores over the same
+database with different tenants never see each other's rows.
 """
 
 from __future__ import annotations
@@ -14,9 +19,18 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from intacct_sync._http.governor import SharedSlots
 from intacct_sync.errors import StateError
 
-__all__ = ["IdMapping", "LedgerEntry", "LedgerStatus", "StateStore", "utc"]
+__all__ = [
+    "IdMapping",
+    "Lease",
+    "LedgerEntry",
+    "LedgerStatus",
+    "SharedSlots",
+    "StateStore",
+    "utc",
+]
 
 LedgerStatus = Literal["pending", "posted", "failed"]
 
@@ -38,7 +52,9 @@ class LedgerEntry:
         status: ``pending`` (written before sending), ``posted`` or ``failed``.
         record_no: Intacct ``RECORDNO`` (or document id) once known.
         updated_at: when this row last changed (UTC).
-        detail: free JSON-able detail (amounts, error text).
+        detail: free JSON-able detail. The posting engine keeps ``content_hash`` (what was
+            posted, :mod:`intacct_sync.posting.identity`), ``reference`` (what the books are
+            searched by), ``amount`` and, on failure, ``errors`` (the gateway's text) here.
     """
 
     workflow: str
@@ -59,6 +75,30 @@ class IdMapping:
     intacct_id: str
     intacct_record_no: str | None = None
     updated_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@attrs.frozen(kw_only=True)
+class Lease:
+    """The run lease: who may run a workflow for a tenant, until when.
+
+    Attributes:
+        name: the lease (tenant and workflow: :func:`intacct_sync.state.lease_name`).
+        holder: who holds it (``host:pid:run`` from :func:`intacct_sync.state.run_lease`).
+        token: changes with every taking-over; renew and release act only on the lease this
+            token names, so a run whose lease was taken over cannot release the new holder's.
+        host: the holder's host name.
+        pid: the holder's process id.
+        started_at: when the holder first took the lease (UTC).
+        expires_at: when another run may take it over unless it is renewed first (UTC).
+    """
+
+    name: str
+    holder: str
+    token: str
+    host: str
+    pid: int
+    started_at: dt.datetime
+    expires_at: dt.datetime
 
 
 class StateStore(Protocol):
@@ -106,4 +146,28 @@ class StateStore(Protocol):
 
     def id_map(self, obj: str) -> list[IdMapping]:
         """Every mapping of an object."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, ttl: dt.timedelta) -> Lease | None:
+        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s.
+
+        Returns:
+            The lease, or None while another holder's lease has not expired.
+        """
+        ...
+
+    def renew_lease(self, lease: Lease, ttl: dt.timedelta) -> Lease:
+        """Extend ``lease`` to ``ttl`` from now.
+
+        Raises:
+            LeaseLostError: another holder took the lease over after it expired.
+        """
+        ...
+
+    def release_lease(self, lease: Lease) -> None:
+        """Give ``lease`` up (nothing happens when it was already taken over)."""
+        ...
+
+    def lease_holder(self, name: str) -> Lease | None:
+        """The unexpired lease ``name``, or None when nobody holds it."""
         ...

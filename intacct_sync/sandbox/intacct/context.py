@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 from lxml import etree
@@ -126,6 +126,8 @@ class Ctx:
     result_ttl: float
     #: per-function cache: object name -> {ID: STATUS}, for reference checks
     id_cache: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    #: books closed through this date (inclusive): entries dated on or before it are refused
+    closed_through: date | None = None
     #: per-function cache: journal symbol -> last BATCHNO
     batchnos: dict[str, int] = attrs.field(factory=dict)
 
@@ -133,6 +135,16 @@ class Ctx:
     def stamp(self) -> str:
         """The function's audit timestamp."""
         return wire_now(self.now)
+
+    def ref_ids(self, obj: ObjectDef) -> dict[str, str]:
+        """What a reference to ``obj`` names -> STATUS: its ID field, or a platform object's
+        integer ``id`` (``GLDIM<name>`` takes the UDD record's id, reference §13.5)."""
+        if not obj.platform:
+            return self.ids(obj)
+        key = obj.name + "#key"
+        if key not in self.id_cache:
+            self.id_cache[key] = self.store.key_status(self.company, obj)
+        return self.id_cache[key]
 
     def ids(self, obj: ObjectDef) -> dict[str, str]:
         """ID -> STATUS of every ``obj`` record (cached for the function)."""

@@ -61,7 +61,9 @@ USER_PASSWORD = "sandbox-user-secret"  # public sandbox credential
 DUPLICATE_CONTROLID = "DUPLICATE_CONTROLID"
 DUPLICATE_CONTROLID_IN_PROCESS = "DUPLICATE_CONTROLID_IN_PROCESS"
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
-TOO_MANY_OPERATIONS_TEXT = "There are too many operations running for this company"
+#: reference §13.7 [VENA-TMO]: the wording a connector showed, its bracketed number included
+#: (what the number means is not on record; the errorno and level above are synthetic)
+TOO_MANY_OPERATIONS_TEXT = "There are too many operations running for this company (200024)"
 ROLLED_BACK = Err(
     "XL03000009", "The entire transaction in this operation has been rolled back due to an error."
 )
@@ -121,11 +123,16 @@ class IntacctGateway:
         faults: switchable faults (throttle, busy, unavailable, drop after commit, malformed).
         session_ttl: seconds a session lives after its last use (sliding).
         result_ttl: seconds a readByQuery resultId lives after its last use.
-        max_concurrent: requests in flight per company before "too many operations".
-        busy_wait: seconds an extra request waits for a slot before it is refused.
+        max_concurrent: requests in flight per company before "too many operations" (2: one
+            API transaction job and one offline job per company, reference §13.7).
+        busy_wait: seconds an extra request is held for a slot before it is refused; the real
+            gateway holds a third request about 30 s (§13.7), scaled down here to 0.5 s.
         throttle_retry_after: the ``Retry-After`` header of throttled answers.
         work_delay: seconds each authenticated request holds its slot (and its function control
             ids) before executing; a test hook for concurrency and "in process" replays.
+        forget_control_ids: when True, completed function control ids are not remembered: a
+            replay runs again (Sage documents no retention period, so a client must be right
+            without the gateway's memory). Ids still running are refused as "in process".
     """
 
     def __init__(self, *, db_path: str | None = None, seed_anchor: date | None = None) -> None:
@@ -136,6 +143,8 @@ class IntacctGateway:
         self.busy_wait = 0.5
         self.throttle_retry_after = "0"
         self.work_delay = 0.0
+        self.closed_through: dict[str, date] = {}
+        self.forget_control_ids = False
         self.store = Store(db_path)
         if self.store.is_empty():
             with self.store.lock:
@@ -443,13 +452,16 @@ class IntacctGateway:
                     f"A request's function with the control ID {controlid} is in process.",
                 ),
             )
-        if uniqueid and store.was_executed(auth.company, controlid):
+        if uniqueid and not self.forget_control_ids and store.was_executed(auth.company, controlid):
+            # The real gateway's wording (reference/intacct-api.md §13.1); the errorno is the
+            # sandbox's own (synthetic: none is on record).
             return _failed(
                 name,
                 controlid,
                 Err(
                     DUPLICATE_CONTROLID,
-                    f"A request's function with the control ID {controlid} has already been executed.",
+                    "A successful transaction has already been recorded with the control id "
+                    f"{controlid}",
                 ),
             )
         with self._lock:
@@ -461,6 +473,7 @@ class IntacctGateway:
             now=datetime.now().astimezone().replace(tzinfo=None, microsecond=0),
             results=self._results,
             result_ttl=self.result_ttl,
+            closed_through=self.closed_through.get(auth.company),
         )
         body = next((c for c in fn if isinstance(c.tag, str)), None)
         if not transaction:

@@ -110,7 +110,7 @@ class _Resolver:
         self.fields = obj.field_map
 
     def __call__(self, name: str) -> tuple[int, Field]:
-        key = name.strip().upper()
+        key = self.obj.canonical(name) or name.strip().upper()
         if key not in self.index:
             raise QueryError(f"Invalid field {name!r} for object {self.obj.name}")
         return self.index[key], self.fields[key]

@@ -1,4 +1,5 @@
-"""The emulator's read functions: readByQuery, readMore, read, readByName, query, lookup.
+"""The emulator's read functions: readByQuery, readMore, read, readByName, query, lookup,
+inspect.
 
 Record element casing follows the samples: readByQuery/readMore lowercase (``<glaccount>``),
 read/readByName/query UPPERCASE (``<GLACCOUNT>``). readByQuery, readMore and query return
@@ -25,6 +26,7 @@ from intacct_sync.sandbox.intacct.query import (
 from intacct_sync.sandbox.intacct.schema import (
     NUMERIC_TYPES,
     OBJECTS,
+    UDDS,
     Field,
     ObjectDef,
     get_object,
@@ -63,7 +65,7 @@ def _fields(obj: ObjectDef, text: str | None) -> list[str] | None:
     text = (text or "").strip()
     if text in ("", "*"):
         return None
-    names = [n.strip().upper() for n in text.split(",") if n.strip()]
+    names = [obj.canonical(n) or n.strip().upper() for n in text.split(",") if n.strip()]
     known = obj.field_map
     bad = [n for n in names if n not in known]
     if bad:
@@ -245,7 +247,8 @@ def query(ctx: Ctx, el: etree._Element) -> FnResult:
     items: list[tuple[str, str]] = []
     for child in select if select is not None else []:
         if isinstance(child.tag, str):
-            items.append((str(child.tag), (child.text or "").strip().upper()))
+            raw = (child.text or "").strip()
+            items.append((str(child.tag), obj.canonical(raw) or raw.upper()))
     if not items:
         raise FunctionFailed(Err(QUERY_FAILED, "select needs at least one field"))
     known = obj.field_map
@@ -311,7 +314,8 @@ def _evaluate_query(
         names = [n for _, n in items]
         out = [{n: row[index[n]] or "" for n in names} for row in rows]
     for order in reversed(el.findall("orderby/order")):
-        name = (order.findtext("field") or "").strip().upper()
+        raw = (order.findtext("field") or "").strip()
+        name = obj.canonical(raw) or raw.upper()
         if name not in known:
             raise FunctionFailed(Err(QUERY_FAILED, f"Invalid orderby field {name!r}"))
         spec = known[name]
@@ -384,6 +388,81 @@ def lookup(ctx: Ctx, el: etree._Element) -> FnResult:
     return FnResult(function="lookup", controlid=ctx.controlid, data=data)
 
 
+#: sandbox DATATYPE -> inspect (dataName, externalDataName, maxLength), as the CUSTOMER capture
+#: spells them (resp_inspect_detail_customer.xml, reference §13.4): money is Pt_FieldDouble /
+#: number, date fields (LAST_INVOICEDATE) are Pt_FieldString / string, audit timestamps
+#: Pt_FieldDateTime / datetime. maxLength per type is the capture's most common value.
+_INSPECT_TYPES: dict[str, tuple[str, str, str]] = {
+    "TEXT": ("Pt_FieldString", "string", "0"),
+    "INTEGER": ("Pt_FieldInt", "integer", "8"),
+    "DECIMAL": ("Pt_FieldDouble", "number", "20"),
+    "PERCENT": ("Pt_FieldDouble", "number", "10"),
+    "BOOLEAN": ("Pt_FieldBoolean", "boolean", "0"),
+    "DATE": ("Pt_FieldString", "string", "0"),
+    "TIMESTAMP": ("Pt_FieldDateTime", "datetime", "22"),
+}
+
+
+def inspect(ctx: Ctx, el: etree._Element) -> FnResult:
+    """inspect: ``detail="1"`` the legacy field definitions shaped like the CUSTOMER capture;
+    otherwise bare field names (``<Field>RECORDNO</Field>``, §13.4)."""
+    obj = _object(el)
+    detail = (el.get("detail") or "0").strip() == "1"
+    data = etree.Element("data", {"listtype": "All", "count": "1"})
+    typ = etree.SubElement(data, "Type", {"Name": obj.name})
+    if detail:
+        attributes = etree.SubElement(typ, "Attributes")
+        text_el(attributes, "SingularName", obj.label)
+        text_el(attributes, "PluralName", obj.label + "s")
+        text_el(attributes, "Description", "")
+    fields = etree.SubElement(typ, "Fields")
+    for n, f in enumerate(obj.fields, start=1):
+        if not detail:
+            text_el(fields, "Field", f.name)
+            continue
+        data_name, external, length = _INSPECT_TYPES[f.datatype]
+        node = etree.SubElement(fields, "Field")
+        text_el(node, "Name", f.name)
+        text_el(node, "GroupName", "")
+        text_el(node, "dataName", data_name)
+        text_el(node, "externalDataName", external)
+        text_el(node, "isRequired", "true" if f.required else "false")
+        text_el(node, "isReadOnly", "true" if f.readonly else "false")
+        text_el(node, "maxLength", length)
+        text_el(node, "DisplayLabel", f.display_label)
+        text_el(node, "Description", f.display_label)
+        # Synthetic: the capture's ids are 15-digit field ids whose scheme is not on record.
+        text_el(node, "id", f"99950260{n:07d}")
+    return FnResult(function="inspect", controlid=ctx.controlid, data=data)
+
+
+#: the standard dimensions the demo companies use, as getDimensions lists them
+_STANDARD_DIMENSIONS = (
+    ("LOCATION", "Location"),
+    ("DEPARTMENT", "Department"),
+    ("CLASS", "Class"),
+    ("CUSTOMER", "Customer"),
+    ("ITEM", "Item"),
+)
+
+
+def get_dimensions(ctx: Ctx, el: etree._Element) -> FnResult:
+    """getDimensions: ``dimension/{objectName, objectLabel, termLabel, userDefinedDimension,
+    enabledInGL}`` per dimension (reference §6, §13.5); UDDs have userDefinedDimension true and
+    their integration name as objectName."""
+    entries = [(name, label, False) for name, label in _STANDARD_DIMENSIONS]
+    entries += [(name, label, True) for name, label in UDDS.items()]
+    data = etree.Element("data", {"listtype": "dimension", "count": str(len(entries))})
+    for name, label, user_defined in entries:
+        node = etree.SubElement(data, "dimension")
+        text_el(node, "objectName", name)
+        text_el(node, "objectLabel", label)
+        text_el(node, "termLabel", label)
+        text_el(node, "userDefinedDimension", "true" if user_defined else "false")
+        text_el(node, "enabledInGL", "true")
+    return FnResult(function="getDimensions", controlid=ctx.controlid, data=data)
+
+
 READ_FUNCTIONS: dict[str, Callable[[Ctx, etree._Element], FnResult]] = {
     "readByQuery": read_by_query,
     "readMore": read_more,
@@ -391,4 +470,6 @@ READ_FUNCTIONS: dict[str, Callable[[Ctx, etree._Element], FnResult]] = {
     "readByName": read_by_name,
     "query": query,
     "lookup": lookup,
+    "inspect": inspect,
+    "getDimensions": get_dimensions,
 }

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import attrs
 
-__all__ = ["DATATYPES", "OBJECTS", "Field", "LineDef", "ObjectDef", "get_object"]
+__all__ = ["DATATYPES", "OBJECTS", "UDDS", "Field", "LineDef", "ObjectDef", "get_object"]
 
 DATATYPES = ("TEXT", "INTEGER", "DECIMAL", "PERCENT", "DATE", "TIMESTAMP", "BOOLEAN")
 NUMERIC_TYPES = frozenset({"INTEGER", "DECIMAL", "PERCENT"})
@@ -77,6 +77,26 @@ class ObjectDef:
     fields: tuple[Field, ...]
     creatable: bool = True
     lines: LineDef | None = None
+    #: a Platform custom object (a user-defined dimension): lower/camel field names, ``id`` is
+    #: the record key (reference §13.5)
+    platform: bool = False
+
+    @property
+    def key_column(self) -> str:
+        """The column that holds the record number: ``RECORDNO``, or ``id`` on platform objects."""
+        return "id" if self.platform else "RECORDNO"
+
+    def canonical(self, name: str) -> str | None:
+        """The field's own spelling for ``name`` in any case, or None if there is no such field.
+
+        Standard objects spell fields UPPERCASE and platform objects lower/camel case; a caller
+        may write either in any case (the gateway reads names without case, §13.2 create side).
+        """
+        key = name.strip().upper()
+        for field in self.fields:
+            if field.name.upper() == key:
+                return field.name
+        return None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -146,10 +166,40 @@ def _obj(
     )
 
 
+def _platform(name: str, label: str) -> ObjectDef:
+    """A user-defined dimension's Platform object (reference §13.5)."""
+    return ObjectDef(
+        name=name,
+        label=label,
+        id_field="name",
+        fields=(
+            _f("id", "INTEGER", label="Record number", readonly=True),
+            _f("name", required=True, label="Name"),
+            _f("createdBy", "INTEGER", readonly=True),
+            _f("updatedBy", "INTEGER", readonly=True),
+            _f("createdAt", "TIMESTAMP", readonly=True),
+            _f("updatedAt", "TIMESTAMP", readonly=True),
+        ),
+        platform=True,
+    )
+
+
+#: user-defined dimensions: integration name (GLDIM suffix) -> termLabel (getDimensions)
+UDDS: Mapping[str, str] = {"FUND": "Fund"}
+
+#: account-level dimension requirements, booleans written true/false (reference §13.3)
 _REQUIRE = [
     _f("REQUIREDEPT", "BOOLEAN"),
     _f("REQUIRELOC", "BOOLEAN"),
+    _f("REQUIREPROJECT", "BOOLEAN"),
+    _f("REQUIRETASK", "BOOLEAN"),
+    _f("REQUIRECUSTOMER", "BOOLEAN"),
+    _f("REQUIREVENDOR", "BOOLEAN"),
+    _f("REQUIREEMPLOYEE", "BOOLEAN"),
+    _f("REQUIREITEM", "BOOLEAN"),
     _f("REQUIRECLASS", "BOOLEAN"),
+    _f("REQUIRECONTRACT", "BOOLEAN"),
+    _f("REQUIREWAREHOUSE", "BOOLEAN"),
     _f("REQUIREGLDIMFUND", "BOOLEAN"),
 ]
 
@@ -271,17 +321,11 @@ _OBJECTS: list[ObjectDef] = [
             _f("PARENTNAME", readonly=True),
         ],
     ),
-    _obj(
-        "FUND",
-        "Fund",
-        "FUNDID",
-        [
-            _f("FUNDID", required=True, label="Fund ID"),
-            _f("NAME", required=True),
-            _f("DESCRIPTION"),
-            STATUS,
-        ],
-    ),
+    # §13.5: a user-defined dimension is a Platform custom object named by its integration name
+    # (getDimensions ``objectName``); its values are read with ``query`` on fields ``id, name,
+    # createdBy, updatedBy`` (+ ``createdAt, updatedAt``); ``id`` is the integer GLDIM<name>
+    # takes; readByName keys on ``name``. No STATUS is on record for UDD values.
+    _platform("FUND", "Fund"),
     _obj(
         "CUSTOMER",
         "Customer",
@@ -366,6 +410,10 @@ _OBJECTS: list[ObjectDef] = [
             collection="ENTRIES", create_element="GLENTRY", object="GLENTRY", parent_field="BATCHNO"
         ),
     ),
+    # Reference §13.2: GLENTRY has no JOURNAL and no BATCH_TITLE. BATCHNO is the parent
+    # GLBATCH's RECORDNO, BATCH_NUMBER the parent's per-journal BATCHNO, BATCHTITLE (no
+    # underscore) its title, STATISTICAL a one-letter flag (T/F). The journal of a line is
+    # reached through its batch.
     _obj(
         "GLENTRY",
         "Journal Entry Line",
@@ -373,21 +421,29 @@ _OBJECTS: list[ObjectDef] = [
         [
             _f("BATCHNO", "INTEGER", readonly=True, ref="GLBATCH"),
             _f("LINE_NO", "INTEGER", readonly=True),
-            _f("JOURNAL", readonly=True, ref="GLJOURNAL"),
-            _f("BATCH_DATE", "DATE", readonly=True),
-            _f("BATCH_TITLE", readonly=True),
-            _f("ENTRY_DATE", "DATE", readonly=True),
-            _f("DOCUMENT"),
-            _f("ACCOUNTNO", required=True, ref="GLACCOUNT"),
             _f("TR_TYPE", "INTEGER", required=True, valid_values=("1", "-1")),
-            _f("TRX_AMOUNT", "DECIMAL", required=True),
+            _f("ENTRY_DATE", "DATE", readonly=True),
             _f("AMOUNT", "DECIMAL", readonly=True),
-            _f("CURRENCY"),
+            _f("TRX_AMOUNT", "DECIMAL", required=True),
+            _f("BATCH_NUMBER", "INTEGER", readonly=True),
+            _f("BATCH_DATE", "DATE", readonly=True),
+            _f("BATCHTITLE", readonly=True),
+            _f("ACCOUNTNO", required=True, ref="GLACCOUNT"),
+            _f("ACCOUNTTITLE", readonly=True),
+            _f("STATISTICAL", "TEXT", readonly=True, valid_values=("T", "F")),
+            _f("DOCUMENT"),
             _f("DESCRIPTION", label="Memo"),
+            _f("CURRENCY"),
+            _f("BASECURR", readonly=True),
+            _f("EXCHANGE_RATE", "DECIMAL"),
+            _f("EXCH_RATE_DATE", "DATE"),
+            _f("EXCH_RATE_TYPE_ID"),
             _f("LOCATION", ref="LOCATION"),
             _f("DEPARTMENT", ref="DEPARTMENT"),
             _f("CLASSID", ref="CLASS"),
-            _f("GLDIMFUND", ref="FUND", label="Fund"),
+            # §13.2/§13.5: GLDIM<name> holds the UDD record's integer id; its lookup DATATYPE is
+            # not on record, so TEXT (the client keeps the id's spelling either way).
+            _f("GLDIMFUND", "TEXT", ref="FUND", label="Fund"),
             _f("CUSTOMERID", ref="CUSTOMER"),
             _f("ITEMID", ref="ITEM"),
             _f("STATE", "TEXT", readonly=True, valid_values=_GLBATCH_STATES),

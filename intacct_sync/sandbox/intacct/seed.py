@@ -43,6 +43,20 @@ def _money(value: Decimal) -> str:
     return format(value.quantize(CENT), "f")
 
 
+def _udd(
+    store: Store, company: str, name: str, values: Sequence[str], created: datetime
+) -> dict[str, str]:
+    """A user-defined dimension's values (platform records, §13.5); value name -> its ``id``."""
+    obj = OBJECTS[name]
+    stamp = _ts(created)
+    records: list[Rec] = [
+        {"name": v, "createdBy": "10", "updatedBy": "10", "createdAt": stamp, "updatedAt": stamp}
+        for v in values
+    ]
+    ids = store.insert_many(company, obj, records)
+    return {v: str(i) for v, i in zip(values, ids, strict=True)}
+
+
 def _insert(
     store: Store, company: str, name: str, records: Sequence[Rec], created: datetime
 ) -> list[int]:
@@ -208,6 +222,7 @@ def _post(
     lines: list[Rec],
 ) -> None:
     moment = datetime.combine(day + timedelta(days=1), time(18, 30))
+    statistical = journal == "STAT"
     header: Rec = {
         "BATCHNO": str(batchno),
         "BATCH_TITLE": title,
@@ -225,12 +240,14 @@ def _post(
         rec.update(
             BATCHNO=str(recordno),
             LINE_NO=str(n),
-            JOURNAL=journal,
+            BATCH_NUMBER=str(batchno),
             BATCH_DATE=_d(day),
-            BATCH_TITLE=title,
+            BATCHTITLE=title,
             ENTRY_DATE=_d(day),
             AMOUNT=rec["TRX_AMOUNT"],
-            CURRENCY="USD",
+            STATISTICAL="T" if statistical else "F",
+            CURRENCY=None if statistical else "USD",
+            BASECURR=None if statistical else "USD",
             STATE="Posted",
         )
         full.append(rec)
@@ -333,22 +350,7 @@ def _seed_nonprofit(store: Store, anchor: date, rng: random.Random) -> None:
         setup,
         inactive=["ARTS"],
     )
-    _simple(
-        store,
-        c,
-        "FUND",
-        "FUNDID",
-        "NAME",
-        [
-            ("GENERAL", "General Operating Fund"),
-            ("CAPITAL", "Capital Campaign"),
-            ("SCHOLARSHIP", "Scholarship Fund"),
-            ("ENDOWMENT", "Endowment Fund"),
-            ("DISASTER", "Disaster Relief 2019"),
-        ],
-        setup,
-        inactive=["DISASTER"],
-    )
+    funds = _udd(store, c, "FUND", ("GENERAL", "CAPITAL", "SCHOLARSHIP", "ENDOWMENT"), setup)
     days = [*_months(anchor, 24), anchor]
     donors = 1800
     for n, day in enumerate(days, start=1):
@@ -366,7 +368,7 @@ def _seed_nonprofit(store: Store, anchor: date, rng: random.Random) -> None:
                 amount = (total * share).quantize(CENT)
                 cash[loc] = cash.get(loc, Decimal(0)) + amount
                 revenue.append(
-                    _line(account, -1, amount, f"{label} receipts", loc, dept, cls, fund)
+                    _line(account, -1, amount, f"{label} receipts", loc, dept, cls, funds[fund])
                 )
         debits = [_line("1000", 1, cash[loc], f"{label} deposits", loc) for loc, _ in _LOC_SHARE]
         _post(store, c, "CRJ", n, day, f"Contributions {label}", f"CRJ-{ref}", debits + revenue)
@@ -380,7 +382,7 @@ def _seed_nonprofit(store: Store, anchor: date, rng: random.Random) -> None:
                 amount = (total * share).quantize(CENT)
                 paid[loc] = paid.get(loc, Decimal(0)) + amount
                 expense.append(
-                    _line(account, 1, amount, f"{label} expenses", loc, dept, cls, "GENERAL")
+                    _line(account, 1, amount, f"{label} expenses", loc, dept, cls, funds["GENERAL"])
                 )
         credits = [
             _line("1000", -1, paid[loc], f"{label} disbursements", loc) for loc, _ in _LOC_SHARE
@@ -562,7 +564,7 @@ def _seed_itservices(store: Store, anchor: date, rng: random.Random) -> None:
         [("MANAGED", "Managed Services"), ("PROJECT", "Project Work"), ("LICENSE", "Licensing")],
         setup,
     )
-    _simple(store, c, "FUND", "FUNDID", "NAME", [("GENERAL", "General")], setup)
+    _udd(store, c, "FUND", ("GENERAL",), setup)
     customers: list[Rec] = []
     for cid, name, first, last, city, state, zipcode in _IT_CUSTOMERS:
         domain = "".join(ch for ch in name.lower().split(",")[0] if ch.isalnum())[:18]
@@ -824,9 +826,11 @@ def seed_gl_entries(store: Store, company: str, n: int, lines_per_batch: int = 1
                 {
                     "BATCHNO": str(recordnos[b]),
                     "LINE_NO": str(pos + 1),
-                    "JOURNAL": "GJ",
+                    "BATCH_NUMBER": str(first_batchno + b),
                     "BATCH_DATE": days[b],
-                    "BATCH_TITLE": f"Bulk entry {b + 1}",
+                    "BATCHTITLE": f"Bulk entry {b + 1}",
+                    "STATISTICAL": "F",
+                    "BASECURR": "USD",
                     "ENTRY_DATE": days[b],
                     "ACCOUNTNO": accounts[(b + pos) % len(accounts)],
                     "TR_TYPE": tr_type,

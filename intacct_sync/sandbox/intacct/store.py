@@ -34,6 +34,16 @@ def _table(obj: ObjectDef) -> str:
     return _q("obj_" + obj.name)
 
 
+def _col(obj: ObjectDef, name: str) -> str:
+    """SQL for field ``name``: a platform object's ``id`` is the stored RECORDNO."""
+    return "RECORDNO" if name in ("RECORDNO", obj.key_column) else _q(name)
+
+
+#: first record number per object kind; platform record ids seen start at 10000+ (reference
+#: §13.5, an observation the sandbox copies)
+_FIRST_PLATFORM_ID = 10001
+
+
 class Store:
     """The emulator's database.
 
@@ -66,7 +76,7 @@ class Store:
             " PRIMARY KEY (company, controlid))"
         )
         for obj in OBJECTS.values():
-            cols = ", ".join(f"{_q(c)} TEXT" for c in obj.columns if c != "RECORDNO")
+            cols = ", ".join(f"{_q(c)} TEXT" for c in obj.columns if c != obj.key_column)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {_table(obj)} (company TEXT NOT NULL,"
                 f" RECORDNO INTEGER NOT NULL, {cols}, _extra TEXT, _controlid TEXT,"
@@ -84,7 +94,7 @@ class Store:
                     f" ON {_table(obj)} (company, {_q(parent)})"
                 )
             select_cols = ", ".join(
-                "CAST(RECORDNO AS TEXT)" if c == "RECORDNO" else _q(c) for c in obj.columns
+                "CAST(RECORDNO AS TEXT)" if c == obj.key_column else _q(c) for c in obj.columns
             )
             self._select[obj.name] = f"SELECT {select_cols}, _extra FROM {_table(obj)}"
 
@@ -127,7 +137,7 @@ class Store:
         sql = self._select[obj.name] + " WHERE company = ?"
         params: list[object] = [company]
         for field, value in (where or {}).items():
-            if field == "RECORDNO":
+            if field in ("RECORDNO", obj.key_column):
                 sql += " AND RECORDNO = ?"
                 params.append(int(value))
             else:
@@ -148,7 +158,7 @@ class Store:
         """The row whose ID field equals ``value`` (case-sensitive), or None."""
         if obj.id_field is None:
             return None
-        sql = self._select[obj.name] + f" WHERE company = ? AND {_q(obj.id_field)} = ?"
+        sql = self._select[obj.name] + f" WHERE company = ? AND {_col(obj, obj.id_field)} = ?"
         with self.lock:
             row: Row | None = self._conn.execute(sql, (company, value)).fetchone()
             return row
@@ -157,13 +167,22 @@ class Store:
         """ID value -> STATUS (``active`` when the object has no STATUS) for every row."""
         assert obj.id_field is not None
         status = _q("STATUS") if obj.has_status else "'active'"
-        sql = f"SELECT {_q(obj.id_field)}, {status} FROM {_table(obj)} WHERE company = ?"
+        sql = f"SELECT {_col(obj, obj.id_field)}, {status} FROM {_table(obj)} WHERE company = ?"
         with self.lock:
-            return {k: v or "active" for k, v in self._conn.execute(sql, (company,)) if k}
+            return {str(k): v or "active" for k, v in self._conn.execute(sql, (company,)) if k}
+
+    def key_status(self, company: str, obj: ObjectDef) -> dict[str, str]:
+        """Record key (RECORDNO, or a platform object's ``id``) -> STATUS for every row."""
+        status = _q("STATUS") if obj.has_status else "'active'"
+        sql = f"SELECT CAST(RECORDNO AS TEXT), {status} FROM {_table(obj)} WHERE company = ?"
+        with self.lock:
+            return {str(k): v or "active" for k, v in self._conn.execute(sql, (company,))}
 
     def max_int(self, company: str, obj: ObjectDef, field: str, where: Mapping[str, str]) -> int:
         """Largest integer value of ``field`` among rows matching ``where`` (0 if none)."""
-        sql = f"SELECT MAX(CAST({_q(field)} AS INTEGER)) FROM {_table(obj)} WHERE company = ?"
+        sql = (
+            f"SELECT MAX(CAST({_col(obj, field)} AS INTEGER)) FROM {_table(obj)} WHERE company = ?"
+        )
         params: list[object] = [company]
         for key, value in where.items():
             sql += f" AND {_q(key)} = ?"
@@ -189,7 +208,7 @@ class Store:
         cur = self._conn.execute(
             "SELECT next FROM seq WHERE company = ? AND object = ?", (company, obj.name)
         ).fetchone()
-        first = int(cur[0]) if cur else 1
+        first = int(cur[0]) if cur else (_FIRST_PLATFORM_ID if obj.platform else 1)
         self._conn.execute(
             "INSERT OR REPLACE INTO seq (company, object, next) VALUES (?, ?, ?)",
             (company, obj.name, first + n),
@@ -212,7 +231,7 @@ class Store:
         if not records:
             return []
         first = self.allocate(company, obj, len(records))
-        cols = [c for c in obj.columns if c != "RECORDNO"]
+        cols = [c for c in obj.columns if c != obj.key_column]
         known = set(cols)
         sql = (
             f"INSERT INTO {_table(obj)} (company, RECORDNO, {', '.join(_q(c) for c in cols)},"
@@ -220,7 +239,11 @@ class Store:
         )
         params: list[tuple[object, ...]] = []
         for offset, rec in enumerate(records):
-            extra = {k: v for k, v in rec.items() if k not in known and k != "RECORDNO"}
+            extra = {
+                k: v
+                for k, v in rec.items()
+                if k not in known and k not in ("RECORDNO", obj.key_column)
+            }
             params.append(
                 (
                     company,
@@ -238,9 +261,13 @@ class Store:
     ) -> None:
         """Set ``values`` on one row; unknown fields are merged into ``_extra``."""
         self.generation += 1
-        known = set(obj.columns) - {"RECORDNO"}
+        known = set(obj.columns) - {"RECORDNO", obj.key_column}
         sets = [(k, v) for k, v in values.items() if k in known]
-        extra = {k: v for k, v in values.items() if k not in known and k != "RECORDNO"}
+        extra = {
+            k: v
+            for k, v in values.items()
+            if k not in known and k not in ("RECORDNO", obj.key_column)
+        }
         if sets:
             sql = (
                 f"UPDATE {_table(obj)} SET {', '.join(_q(k) + ' = ?' for k, _ in sets)}"

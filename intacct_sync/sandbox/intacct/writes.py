@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from intacct_sync.sandbox.intacct.context import Ctx, FnResult, FunctionFailed
+from intacct_sync.sandbox.intacct.query import parse_date
 from intacct_sync.sandbox.intacct.schema import NUMERIC_TYPES, OBJECTS, ObjectDef, get_object
 from intacct_sync.sandbox.intacct.store import row_dict
 from intacct_sync.sandbox.intacct.xml import Err, text_el
@@ -23,14 +24,56 @@ from intacct_sync.sandbox.intacct.xml import Err, text_el
 __all__ = ["WRITE_FUNCTIONS", "post_glbatch"]
 
 BL = "BL01001973"
-_DIMENSIONS = (
-    ("LOCATION", "LOCATION"),
-    ("DEPARTMENT", "DEPARTMENT"),
-    ("CLASSID", "CLASS"),
-    ("GLDIMFUND", "FUND"),
-    ("CUSTOMERID", "CUSTOMER"),
-    ("ITEMID", "ITEM"),
+#: the demo companies keep their books in one currency, without foreign-currency transactions
+BASE_CURRENCY = "USD"
+#: §13.6 [SCORO]: a currency sent to a company without foreign-currency transactions
+FOREIGN_CURRENCY_OFF = "Enable foreign-currency transactions, and try again"
+#: §13.3 [ISSUE net#105], [BILLCOM]: a transaction dated in a closed period
+PERIODS_CLOSED = (
+    "Periods are closed. Your transaction date ({date}) is within a period that's been closed. "
+    "You can add, modify, or delete a transaction only if the date of the transaction is within "
+    "a period that's open."
 )
+#: line field, object of its values, the account flag requiring it (reference §13.3)
+_DIMENSIONS = (
+    ("LOCATION", "LOCATION", "REQUIRELOC"),
+    ("DEPARTMENT", "DEPARTMENT", "REQUIREDEPT"),
+    ("CLASSID", "CLASS", "REQUIRECLASS"),
+    ("GLDIMFUND", "FUND", "REQUIREGLDIMFUND"),
+    ("CUSTOMERID", "CUSTOMER", "REQUIRECUSTOMER"),
+    ("ITEMID", "ITEM", "REQUIREITEM"),
+)
+
+
+def _line_dimension_errors(
+    ctx: Ctx, account_obj: ObjectDef, n: int, account: str, line: dict[str, str]
+) -> list[Err]:
+    """A line's dimension refusals: values that do not exist, inactive values, dimensions the
+    account requires but the line lacks."""
+    errors: list[Err] = []
+    row = ctx.store.find_id(ctx.company, account_obj, account) if account else None
+    flags = row_dict(account_obj, row) if row is not None else {}
+    for field, object_name, flag in _DIMENSIONS:
+        target = OBJECTS[object_name]
+        value = line.get(field, "")
+        if not value:
+            if flags.get(flag) == "true":
+                # §13.3 [FYAPI errors.py]: the wording an integrator matches; errorno unverified.
+                errors.append(
+                    Err(
+                        BL,
+                        f"This transaction is missing the {target.label} dimension for the "
+                        f"Account {account}",
+                    )
+                )
+            continue
+        ids = ctx.ref_ids(target)
+        if value not in ids:
+            # §13.3 [OC spec]: "Invalid <Dimension label> '<value>' specified." as BL01001973.
+            errors.append(Err(BL, f"Invalid {target.label} '{value}' specified."))
+        elif ids[value] != "active":
+            errors.append(Err(BL, f"Line {n}: {field} '{value}' is inactive."))
+    return errors
 
 
 def _flatten(el: etree._Element, skip: str | None = None) -> dict[str, str]:
@@ -65,12 +108,13 @@ def _normalize(obj: ObjectDef, values: dict[str, str], *, creating: bool) -> dic
     """
     out: dict[str, str | None] = {}
     fields = obj.field_map
-    for name, raw in values.items():
+    for given, raw in values.items():
+        name = obj.canonical(given) or given
         spec = fields.get(name)
         if spec is None:
             out[name] = raw or None
             continue
-        if spec.readonly or name == "RECORDNO":
+        if spec.readonly or name in ("RECORDNO", obj.key_column):
             continue
         if raw == "":
             out[name] = None
@@ -127,7 +171,7 @@ def _check_refs(ctx: Ctx, obj: ObjectDef, values: dict[str, str | None], verb: s
         if not value or not spec.ref or spec.readonly:
             continue
         target = OBJECTS[spec.ref]
-        if target.id_field and value not in ctx.ids(target):
+        if target.id_field and value not in ctx.ref_ids(target):
             raise FunctionFailed(
                 Err(BL, f"Invalid {target.label} '{value}' specified for {spec.name}."),
                 Err(BL, f"Could not {verb} {obj.label} record!"),
@@ -154,7 +198,7 @@ def _written(
     data: etree._Element, obj: ObjectDef, recordno: int, values: dict[str, str | None]
 ) -> None:
     rec = etree.SubElement(data, obj.name.lower())
-    text_el(rec, "RECORDNO", str(recordno))
+    text_el(rec, obj.key_column, str(recordno))
     if obj.id_field:
         text_el(rec, obj.id_field, values.get(obj.id_field) or "")
     data.set("count", str(len(data)))
@@ -213,10 +257,16 @@ def _create_plain(ctx: Ctx, obj: ObjectDef, values: dict[str, str | None]) -> in
     _stamp(ctx, obj, values, creating=True)
     (recordno,) = ctx.store.insert_many(ctx.company, obj, [values], controlid=ctx.controlid)
     ctx.id_cache.pop(obj.name, None)
+    ctx.id_cache.pop(obj.name + "#key", None)
     return recordno
 
 
 def _stamp(ctx: Ctx, obj: ObjectDef, values: dict[str, str | None], *, creating: bool) -> None:
+    if obj.platform:
+        if creating:
+            values.update(createdAt=ctx.stamp, createdBy="1")
+        values.update(updatedAt=ctx.stamp, updatedBy="1")
+        return
     if creating:
         if obj.field_map["WHENCREATED"].datatype == "TIMESTAMP":
             values["WHENCREATED"] = ctx.stamp
@@ -293,15 +343,14 @@ def post_glbatch(
             debits += amount
         elif tr_type == "-1":
             credits += amount
-        for field, object_name in _DIMENSIONS:
-            value = line.get(field, "")
-            if not value:
-                continue
-            ids = ctx.ids(OBJECTS[object_name])
-            if value not in ids:
-                errors.append(Err(BL, f"Line {n}: {field} '{value}' does not exist."))
-            elif ids[value] != "active":
-                errors.append(Err(BL, f"Line {n}: {field} '{value}' is inactive."))
+        errors.extend(_line_dimension_errors(ctx, account_obj, n, account, line))
+        currency = line.get("CURRENCY", "")
+        if currency and not statistical and currency != BASE_CURRENCY:
+            errors.append(Err(BL, FOREIGN_CURRENCY_OFF))
+    batch_date = parse_date(header.get("BATCH_DATE") or "")
+    closed = ctx.closed_through
+    if closed is not None and batch_date is not None and batch_date <= closed:
+        errors.append(Err(BL, PERIODS_CLOSED.format(date=batch_date.strftime("%m/%d/%Y"))))
     if not statistical and lines and not errors and debits != credits:
         errors.append(
             Err(
@@ -311,7 +360,7 @@ def post_glbatch(
         )
     if errors:
         raise FunctionFailed(*errors, Err(BL, f"Could not {verb} GLBATCH record!"))
-    return _store_glbatch(ctx, header, lines, state, recordno)
+    return _store_glbatch(ctx, header, lines, state, recordno, statistical)
 
 
 def _store_glbatch(
@@ -320,6 +369,7 @@ def _store_glbatch(
     lines: list[dict[str, str]],
     state: str,
     recordno: int | None,
+    statistical: bool,
 ) -> int:
     batch, entry = OBJECTS["GLBATCH"], OBJECTS["GLENTRY"]
     symbol = header.get("JOURNAL") or ""
@@ -342,15 +392,19 @@ def _store_glbatch(
     rows: list[dict[str, str | None]] = []
     for n, line in enumerate(lines, start=1):
         row: dict[str, str | None] = {k: (v or None) for k, v in line.items() if k != "RECORDNO"}
+        # §13.2: a line carries its parent's RECORDNO in BATCHNO, the per-journal number in
+        # BATCH_NUMBER, the title in BATCHTITLE and a one-letter STATISTICAL flag; no JOURNAL.
         row.update(
             BATCHNO=str(recordno),
             LINE_NO=str(n),
-            JOURNAL=symbol,
+            BATCH_NUMBER=values.get("BATCHNO"),
             BATCH_DATE=bdate,
-            BATCH_TITLE=values.get("BATCH_TITLE"),
+            BATCHTITLE=values.get("BATCH_TITLE"),
             ENTRY_DATE=bdate,
             AMOUNT=line["TRX_AMOUNT"],
-            CURRENCY=line.get("CURRENCY") or "USD",
+            STATISTICAL="T" if statistical else "F",
+            CURRENCY=None if statistical else (line.get("CURRENCY") or BASE_CURRENCY),
+            BASECURR=None if statistical else BASE_CURRENCY,
             STATE=state,
             WHENCREATED=ctx.stamp,
             WHENMODIFIED=ctx.stamp,
@@ -405,6 +459,7 @@ def update(ctx: Ctx, el: etree._Element) -> FnResult:
                 _stamp(ctx, obj, values, creating=False)
                 ctx.store.update(ctx.company, obj, recordno, values)
                 ctx.id_cache.pop(obj.name, None)
+                ctx.id_cache.pop(obj.name + "#key", None)
                 if obj.id_field and not values.get(obj.id_field):
                     values[obj.id_field] = current.get(obj.id_field)
         except FunctionFailed as failed:
@@ -415,8 +470,9 @@ def update(ctx: Ctx, el: etree._Element) -> FnResult:
 
 
 def _find_for_update(ctx: Ctx, obj: ObjectDef, raw: dict[str, str]) -> tuple[int, dict[str, str]]:
-    if raw.get("RECORDNO"):
-        key, value = "RECORDNO", raw["RECORDNO"]
+    raw = {obj.canonical(k) or k: v for k, v in raw.items()}
+    if raw.get(obj.key_column):
+        key, value = obj.key_column, raw[obj.key_column]
         row = ctx.store.get(ctx.company, obj, int(value)) if value.isdigit() else None
     elif obj.id_field and raw.get(obj.id_field):
         key, value = obj.id_field, raw[obj.id_field]
@@ -426,7 +482,7 @@ def _find_for_update(ctx: Ctx, obj: ObjectDef, raw: dict[str, str]) -> tuple[int
     if row is None:
         raise FunctionFailed(Err(f"Cannot update non-existing {obj.name} with {key}={value}."))
     current = row_dict(obj, row)
-    return int(current["RECORDNO"]), current
+    return int(current[obj.key_column]), current
 
 
 def delete(ctx: Ctx, el: etree._Element) -> FnResult:
@@ -454,6 +510,7 @@ def delete(ctx: Ctx, el: etree._Element) -> FnResult:
             )
         done += 1
     ctx.id_cache.pop(obj.name, None)
+    ctx.id_cache.pop(obj.name + "#key", None)
     return FnResult(function="delete", controlid=ctx.controlid, written=done)
 
 

@@ -6,6 +6,8 @@ standard price book, Opportunities with line items) and a nonprofit (donors as C
 Dates are relative to today so that "last 30 days" or "last 2 years" logic always finds data.
 Everything is drawn from a fixed random seed: two fresh sandboxes hold the same rows (ids too).
 ``docs/sandbox-salesforce.md`` describes what is seeded.
+
+Slightly over 600 lines: the demo data of both companies, kept together so one seed draws it.
 """
 
 from __future__ import annotations

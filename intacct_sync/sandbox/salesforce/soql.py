@@ -4,6 +4,9 @@ A query is parsed into a small syntax tree, every identifier is resolved against
 catalog (so only known tables and columns ever reach SQL), and literals become SQL parameters.
 Anything outside the subset raises :class:`SoqlError` with ``MALFORMED_QUERY`` rather than being
 answered approximately. The supported grammar is listed in ``docs/sandbox-salesforce.md``.
+
+Longer than 600 lines on purpose: tokenizer, parser and compiler share one syntax tree and are
+read together; split apart, each would only make sense beside the others.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ is time order. Deletes are soft (``IsDeleted = 1``), as in the recycle bin.
 
 All access goes through :attr:`Store.lock` (re-entrant): the connection is shared by the
 server's threads, and a savepoint spans all the writes of one collection or composite call.
+
+Slightly over 600 lines: the validated write path (types, lengths, picklists, lookups,
+uniqueness) and the reads it checks against belong to one transaction model.
 """
 
 from __future__ import annotations

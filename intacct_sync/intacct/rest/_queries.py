@@ -1,0 +1,327 @@
+"""The REST client's reads: the query service (start/size paging to the end, reference
+``intacct-rest-api.md`` §4) behind the XML client's read calls and frames."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+
+from intacct_sync import frames
+from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync.errors import (
+    InputError,
+)
+from intacct_sync.intacct._fields import DIMENSION_COLUMNS
+from intacct_sync.intacct._query_string import parse_query_string
+from intacct_sync.intacct.filters import Filter, to_filter
+from intacct_sync.intacct.rest import _protocol as wire
+from intacct_sync.intacct.rest._base import RestBase
+from intacct_sync.intacct.rest._names import RestObject, split_aggregate
+from intacct_sync.intacct.rest._reads import column_name, page_frame, rest_select, select_kinds
+
+__all__ = ["RestReads"]
+
+log = logging.getLogger("intacct_sync.intacct.rest")
+
+_KEYS_PER_QUERY = 500
+#: objects whose lines a ``read`` returns as children, and the line field naming the parent
+_LINE_PARENTS = {"GLBATCH": "BATCHNO"}
+
+
+class RestReads(RestBase):
+    """Reads as typed frames (a part of :class:`~intacct_sync.intacct.rest.IntacctRestClient`)."""
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def iter_query(
+        self,
+        obj: str,
+        *,
+        select: Sequence[str],
+        filter: Filter | Mapping[str, Any] | None = None,
+        order_by: Sequence[tuple[str, Literal["ascending", "descending"]]] | None = None,
+        page_size: int | None = None,
+        case_insensitive: bool = False,
+        docparid: str | None = None,
+        progress: bool = False,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield one typed DataFrame per page of the query service; memory bounded by a page.
+
+        Same arguments and frames as :meth:`IntacctClient.iter_query`: XML field names in
+        ``select``, ``filter`` and ``order_by`` are translated through the name map (names
+        not in it are sent as REST paths). Without ``order_by`` rows are ordered by ``key``
+        (RECORDNO), so pages are stable (§4: each page is evaluated on its own).
+        """
+        spec = None if filter is None else to_filter(filter)
+        size = min(page_size or self.page_size, wire.MAX_PAGE_SIZE)
+        yielded = False
+        with progress_bar(enabled=progress, desc=f"query {obj}") as bar:
+            for plain in self._targets(obj, docparid):
+                target = self._with_udds(plain)
+                for frame in self._iter_target(
+                    target, select, spec, order_by, size, case_insensitive
+                ):
+                    bar.update(len(frame))
+                    if len(frame) or not yielded:
+                        yielded = True
+                        yield frame
+
+    def _iter_target(
+        self,
+        target: RestObject,
+        select: Sequence[str],
+        spec: Filter | None,
+        order_by: Sequence[tuple[str, str]] | None,
+        size: int,
+        case_insensitive: bool,
+    ) -> Iterator[pd.DataFrame]:
+        columns = [column_name(s) for s in select]
+        fields = [rest_select(target, s) for s in select]
+        aggregating = any(split_aggregate(s)[0] for s in select)
+        if order_by is None:
+            order_by = []
+        order = [
+            (target.rest_name(n), "desc" if d.startswith("desc") else "asc") for n, d in order_by
+        ]
+        if not aggregating and "key" not in {name for name, _ in order}:
+            # Each page is evaluated on its own (§4): the record key, which every object has
+            # (§3.2), is the last sort key so the order is total and pages neither miss nor
+            # repeat rows, as the XML client's query does with RECORDNO.
+            order.append(("key", "asc"))
+        filters, expression = wire.filter_to_rest(spec, target)
+        kinds = self._kinds_for(target, select, columns)
+        url = wire.service_url(self.base_url, "core/query")
+        start: int | None = None
+        fetched = 0
+        first = True
+        while True:
+            body = wire.query_body(
+                target.path,
+                fields,
+                filters=filters,
+                expression=expression,
+                order_by=order,
+                start=start,
+                size=size,
+                case_insensitive=case_insensitive,
+            )
+            _, data = self.request(
+                "POST", url, body=body, idempotent=True, what=f"intacct query {target.path}"
+            )
+            page = wire.parse_page(data)
+            fetched += len(page.rows)
+            frame = page_frame(target, page.rows, select, fields, kinds)
+            if len(frame) or first:
+                yield frame
+            first = False
+            start = wire.next_start(page, sent_start=start, asked=size, fetched=fetched)
+            if start is None:
+                return
+
+    def _kinds_for(
+        self, target: RestObject, select: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, frames.Kind]:
+        for item in select:
+            mapped = target.by_xml.get(split_aggregate(item)[1].upper())
+            if mapped is not None and mapped.inferred:
+                self._check_inferred(target, mapped)
+        unmapped = any(target.by_xml.get(split_aggregate(s)[1].upper()) is None for s in select)
+        model = self._model_kinds(target) if unmapped else {}
+        return select_kinds(target, select, columns, model)
+
+    def query(
+        self,
+        obj: str,
+        *,
+        select: Sequence[str],
+        filter: Filter | Mapping[str, Any] | None = None,
+        order_by: Sequence[tuple[str, Literal["ascending", "descending"]]] | None = None,
+        page_size: int | None = None,
+        case_insensitive: bool = False,
+        docparid: str | None = None,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """All pages of :meth:`iter_query` as one typed DataFrame."""
+        pages = list(
+            self.iter_query(
+                obj,
+                select=select,
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                case_insensitive=case_insensitive,
+                docparid=docparid,
+                progress=progress,
+            )
+        )
+        if len(pages) == 1:
+            return pages[0]
+        return pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True)
+
+    def _all_fields(self, obj: str, fields: str | Sequence[str]) -> list[str]:
+        if isinstance(fields, str):
+            if fields.strip() != "*":
+                return [f.strip() for f in fields.split(",")]
+            return [f.xml for f in self._target(obj).fields]
+        return list(fields)
+
+    def read(
+        self, obj: str, keys: Iterable[int | str], *, fields: str | Sequence[str] = "*"
+    ) -> pd.DataFrame:
+        """Records by ``RECORDNO`` (REST ``key``), through the query service (flat rows, §4)."""
+        return self._read_by(obj, "RECORDNO", [str(k) for k in keys], fields)
+
+    def read_by_name(
+        self, obj: str, names: Iterable[str], *, fields: str | Sequence[str] = "*"
+    ) -> pd.DataFrame:
+        """Records by the object's ID field (REST ``id``)."""
+        target = self._target(obj)
+        if target.id_field is None:
+            raise InputError("object has no ID field; use read", field="object", value=obj)
+        return self._read_by(obj, target.id_field, list(names), fields)
+
+    def _read_by(
+        self, obj: str, field: str, values: list[str], fields: str | Sequence[str]
+    ) -> pd.DataFrame:
+        from intacct_sync.intacct.filters import in_
+
+        select = self._all_fields(obj, fields)
+        if not values:
+            target = self._target(obj)
+            columns = [column_name(s) for s in select]
+            return frames.build_frame({}, self._kinds_for(target, select, columns), order=columns)
+        pages = [
+            self.query(obj, select=select, filter=in_(field, values[i : i + _KEYS_PER_QUERY]))
+            for i in range(0, len(values), _KEYS_PER_QUERY)
+        ]
+        frame = pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True)
+        parent_field = _LINE_PARENTS.get(obj.upper())
+        # As over XML: the lines come with every field ("*") or when the collection is named.
+        wanted = fields.strip() == "*" if isinstance(fields, str) else "ENTRIES" in fields
+        if parent_field is not None and wanted and "RECORDNO" in frame.columns and len(frame):
+            self._attach_lines(obj, frame, parent_field)
+        return frame
+
+    def _attach_lines(self, obj: str, frame: pd.DataFrame, parent_field: str) -> None:
+        # XML's read nests owned lines in each record (ENTRIES/glentry, intacct-api.md §7);
+        # REST reads them from their own object (§3.4), by the parent's key. They land where
+        # the XML client puts them (frame.attrs["children"], keyed by the parent's RECORDNO).
+        from intacct_sync.intacct.filters import in_
+
+        target = self._target(obj)
+        if target.lines is None or target.line_collection is None:
+            return
+        relationship, line_obj = target.line_collection[0], target.line_collection[1]
+        line_fields = [f.xml for f in target.lines[1].fields]
+        keys = [str(k) for k in frame["RECORDNO"].dropna()]
+        parts = [
+            self.query(line_obj, select=line_fields, filter=in_(parent_field, keys[i : i + 500]))
+            for i in range(0, len(keys), 500)
+        ]
+        lines = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        lines.insert(0, frames.PARENT_ID, lines[parent_field].astype("string"))
+        frame.attrs["children"] = frames.ChildFrames({relationship: lines}, parent_key="RECORDNO")
+
+    def iter_read_by_query(
+        self,
+        obj: str,
+        query: str = "",
+        *,
+        fields: str | Sequence[str] = "*",
+        page_size: int | None = None,
+        docparid: str | None = None,
+        progress: bool = False,
+    ) -> Iterator[pd.DataFrame]:
+        """``readByQuery`` served by the query service: the query string is read into the
+        filter DSL (:mod:`intacct_sync.intacct._query_string`), ``"*"`` is every mapped field.
+
+        Raises:
+            InputError: a query string construct the DSL cannot hold (use :meth:`iter_query`).
+        """
+        yield from self.iter_query(
+            obj,
+            select=self._all_fields(obj, fields),
+            filter=parse_query_string(query),
+            page_size=page_size,
+            docparid=docparid,
+            progress=progress,
+        )
+
+    def read_by_query(
+        self,
+        obj: str,
+        query: str = "",
+        *,
+        fields: str | Sequence[str] = "*",
+        page_size: int | None = None,
+        docparid: str | None = None,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """All pages of :meth:`iter_read_by_query` as one typed DataFrame."""
+        return _concat(
+            list(
+                self.iter_read_by_query(
+                    obj,
+                    query,
+                    fields=fields,
+                    page_size=page_size,
+                    docparid=docparid,
+                    progress=progress,
+                )
+            )
+        )
+
+    def read_by_query_batch(
+        self, reads: Sequence[tuple[str, str, Sequence[str]]]
+    ) -> list[pd.DataFrame]:
+        """Several reads as text frames, as the XML call returns them; one query (or more,
+        paging) per read, since REST has no multi-query request outside composite (§7.2)."""
+        out = []
+        for obj, query, fields in reads:
+            wanted: str | Sequence[str] = "*" if list(fields) == ["*"] else fields
+            frame = self.read_by_query(obj, query, fields=wanted)
+            values = {
+                name: [None if pd.isna(v) else _wire_text(v) for v in frame[name]]
+                for name in frame.columns
+            }
+            out.append(frames.build_frame(values, {}, order=list(frame.columns)))
+        return out
+
+    def dimensions(self) -> pd.DataFrame:
+        """The company's dimensions in the columns of the XML ``getDimensions`` frame
+        (``objectName`` = REST's ``dimensionName``, ``termLabel`` = ``termName``...)."""
+        rows = [
+            {
+                "objectName": r.get("dimensionName"),
+                "objectLabel": r.get("dimensionLabel"),
+                "termLabel": r.get("termName"),
+                "userDefinedDimension": _bool_text(r.get("isUserDefinedDimension")),
+                "enabledInGL": _bool_text(r.get("isEnabledInGL")),
+            }
+            for r in self.dimension_list()
+        ]
+        return frames.frame_from_records(rows, DIMENSION_COLUMNS)
+
+
+def _concat(pages: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(pages) == 1:
+        return pages[0]
+    return pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True)
+
+
+def _bool_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return "true" if value is True or str(value).lower() == "true" else "false"
+
+
+def _wire_text(value: Any) -> str:
+    # The XML call's text frames hold the gateway's words; money keeps its exact digits.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%m/%d/%Y") if value == value.normalize() else str(value)
+    return str(value)
