@@ -466,28 +466,37 @@ class StateStoreContract:
         raise NotImplementedError
 
     def test_watermarks(self) -> None:
+        """The contract for watermarks."""
         check_watermarks(self.make_store)
 
     def test_values(self) -> None:
+        """The contract for stored values."""
         check_values(self.make_store)
 
     def test_ledger(self) -> None:
+        """The contract for the ledger."""
         check_ledger(self.make_store)
 
     def test_id_map(self) -> None:
+        """The contract for the id map."""
         check_id_map(self.make_store)
 
     def test_tenants(self) -> None:
+        """The contract for tenant isolation."""
         check_tenants(self.make_store)
 
     def test_reopen(self) -> None:
+        """The contract for reopening the store."""
         check_reopen(self.make_store)
 
     def test_lease(self) -> None:
+        """The contract for the run lease."""
         check_lease(self.make_store)
 
     def test_concurrency(self) -> None:
+        """The contract for concurrent use."""
         check_concurrency(self.make_store)
 
     def test_run_lease(self) -> None:
+        """The contract for the run_lease helper."""
         check_run_lease(self.make_store)

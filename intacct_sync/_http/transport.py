@@ -481,7 +481,6 @@ def send(
     Returns:
         ``check``'s result for the first acceptable response.
     """
-
     # Whatever credentials the request carries are scrubbed by value from here on, wherever
     # the server (or our own messages) might echo them.
     register_request_secrets(request.headers, request.body)

@@ -892,7 +892,8 @@ def validate(
 
 def _wire_values(catalog: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Per attribute, tag value -> the value a journal line sends, where they differ (a UDD's
-    name -> its integer id, §13.5)."""
+    name -> its integer id, §13.5).
+    """
     if "wire_value" not in catalog.columns:
         return {}
     out: dict[str, dict[str, str]] = {}

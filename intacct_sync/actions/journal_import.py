@@ -417,7 +417,8 @@ def post_journal_lines(
 
 def _located(report: PostReport, imported: JournalImport) -> PostReport:
     """``report`` with each refusal's text led by the entry id and its lines in the file, so a
-    user finds it in the CSV (Intacct's own text speaks of its lines within one entry)."""
+    user finds it in the CSV (Intacct's own text speaks of its lines within one entry).
+    """
     frame = report.outcomes.copy()
     for i, (source_id, status, errors) in enumerate(
         zip(frame["source_id"], frame["status"], frame["errors"], strict=True)

@@ -188,7 +188,8 @@ class SyncReport(Report):
     @property
     def future_dated(self) -> pd.DataFrame:
         """Actions whose ``CreatedDate`` is after the run started (an audit-field data load, a
-        clock gone wrong): processed as usual, but they never move the watermark."""
+        clock gone wrong): processed as usual, but they never move the watermark.
+        """
         if len(self.actions) == 0:
             return self.actions
         later = self.actions["CreatedDate"] > pd.Timestamp(self.started_at)

@@ -167,7 +167,8 @@ def types_from_lookup(rows: Sequence[Mapping[str, Any]]) -> FieldTypes:
 
 def types_from_inspect(rows: Sequence[Mapping[str, Any]]) -> FieldTypes:
     """Field kinds from ``inspect detail="1"`` rows (:func:`inspect_rows`), by
-    ``externalDataName``; bare-name rows (``detail="0"``) give order without types."""
+    ``externalDataName``; bare-name rows (``detail="0"``) give order without types.
+    """
     types = FieldTypes(kinds={"RECORDNO": "integer"}, order=[], source="inspect")
     for row in rows:
         name = str(row.get("Name") or "")

@@ -54,7 +54,8 @@ def read_by_query(
     docparid: str | None = None,
 ) -> etree._Element:
     """``<readByQuery>`` (page size 1..1000); ``docparid`` selects a transaction definition,
-    whose document-specific fields an order-entry read then returns (reference §13.4)."""
+    whose document-specific fields an order-entry read then returns (reference §13.4).
+    """
     if not 1 <= page_size <= MAX_READ_PAGE:
         raise InputError(f"readByQuery page size must be 1..{MAX_READ_PAGE}", value=page_size)
     return _el(

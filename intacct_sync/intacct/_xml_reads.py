@@ -1,6 +1,7 @@
 """Reads of the XML client: ``readByQuery``/``readMore``, ``query`` (offset paging),
 ``read``/``readByName`` and ``getDimensions``; each public call is served by the REST backend
-when the client speaks REST."""
+when the client speaks REST.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Field types of the XML client: ``lookup``/``inspect`` (cached per client) and records to
-typed frames with their child collections."""
+typed frames with their child collections.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ class XmlTypes(XmlSession):
 
     def _definition(self, obj: str) -> FieldTypes:
         """Types from ``lookup``; when it is refused, from ``inspect`` (§13.4); when both are
-        refused, none (columns are then recognised by Intacct's own value formats)."""
+        refused, none (columns are then recognised by Intacct's own value formats).
+        """
         try:
             return types_from_lookup(
                 lookup_rows(self._call(fn.lookup(obj), f"intacct lookup {obj}").data)

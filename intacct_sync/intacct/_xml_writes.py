@@ -1,6 +1,7 @@
 """Writes of the XML client: many functions per request, each under a deterministic control
 id with ``uniqueid=true``; each public call is served by the REST backend when the client
-speaks REST."""
+speaks REST.
+"""
 
 from __future__ import annotations
 

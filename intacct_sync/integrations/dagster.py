@@ -123,7 +123,8 @@ class SalesforceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 class StateStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The state store, one per company: ``path`` is a SQLite file whose ``{company}`` is
     replaced by the partition key (a path without it is refused for partitioned runs, so two
-    companies never share a ledger)."""
+    companies never share a ledger).
+    """
 
     path: str
 

@@ -62,7 +62,7 @@ SALESFORCE_KEY = "Id"
 
 
 def _naive(value: Any) -> dt.datetime | None:
-    """dlt's last value as the wire's naive wall-clock datetime.
+    """Dlt's last value as the wire's naive wall-clock datetime.
 
     Intacct timestamps carry no zone (reference/intacct-api.md §7) and the Arrow column is a
     naive ``timestamp[us]``; dlt may hand the value back tagged UTC, without shifting it.
@@ -210,7 +210,8 @@ def salesforce_source(
 
 def _keyed(table: Any, key: str, where: str) -> Any:
     """The table with its key column declared not null, as the merge key is in dlt's schema
-    (otherwise dlt warns on every page that the hints differ)."""
+    (otherwise dlt warns on every page that the hints differ).
+    """
     column = table.column(key)
     if column.null_count:
         raise InputError(f"{where}: a record without its {key} cannot be merged", field=key)

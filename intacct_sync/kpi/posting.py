@@ -354,7 +354,8 @@ class PostingReport(Report):
     @property
     def done(self) -> bool:
         """True when the books hold every KPI's value: each row ``posted``, ``already_posted`` or
-        ``unchanged`` (a dry run is never done)."""
+        ``unchanged`` (a dry run is never done).
+        """
         finished = {"posted", "already_posted", "unchanged"}
         return not self.dry_run and bool(self.frame["status"].isin(finished).all())
 
@@ -746,7 +747,8 @@ class HoldingsReport(Report):
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``kpi``, ``account``, ``increases``, ``decreases``, ``held``, ``kpi_value``,
-        ``drift`` (held - value), ``ok``."""
+        ``drift`` (held - value), ``ok``.
+        """
         return self.frame
 
     @property

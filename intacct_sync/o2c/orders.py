@@ -120,7 +120,8 @@ class OrdersPlan(Report):
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: opportunity_id, name, customer_id, close_date, amount, lines_total, lines,
-        status, reason, document_id."""
+        status, reason, document_id.
+        """
         return _rows_frame(self.rows)
 
     def summary(self) -> str:

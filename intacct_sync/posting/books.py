@@ -55,7 +55,8 @@ def journal_entries(
     ia: IntacctClient, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Found]:
     """GLBATCHes of each ``(journal, reference)``, by ``REFERENCENO`` (the highest RECORDNO
-    when several hold it)."""
+    when several hold it).
+    """
     pairs = {(nfc(j), nfc(r)) for j, r in wanted}
     references = sorted({r for _, r in pairs})
     found: dict[tuple[str, str], Found] = {}
@@ -90,7 +91,8 @@ def journal_lines(
     ia: IntacctClient, record_nos: Sequence[str]
 ) -> dict[str, list[tuple[str, int, str]]]:
     """Account, side and amount of every line of the given GLBATCHes (by ``BATCHNO``, the
-    parent's RECORDNO on GLENTRY, reference/intacct-api.md §13.2), sorted per batch."""
+    parent's RECORDNO on GLENTRY, reference/intacct-api.md §13.2), sorted per batch.
+    """
     lines: dict[str, list[tuple[str, int, str]]] = {}
     for chunk in _chunks(list(record_nos)):
         frame = ia.query(
@@ -109,7 +111,8 @@ def journal_lines(
 
 def sales_orders(ia: IntacctClient, wanted: Mapping[str, str]) -> dict[tuple[str, str], Found]:
     """Documents of each ``(transaction definition, reference)``; ``wanted`` maps reference ->
-    transaction definition. Read per definition (SODOCUMENT depends on it, §13.4)."""
+    transaction definition. Read per definition (SODOCUMENT depends on it, §13.4).
+    """
     by_type: dict[str, list[str]] = {}
     for reference, doc_type in wanted.items():
         by_type.setdefault(nfc(doc_type), []).append(nfc(reference))

@@ -121,7 +121,8 @@ class PostingRules:
     @classmethod
     def read(cls, ia: IntacctClient, entries: Sequence[JournalEntry]) -> PostingRules:
         """Read the rules for ``entries``: accounts of both kinds and the dimension values
-        their lines use, in one request (more only for UDDs and lists over 1,000)."""
+        their lines use, in one request (more only for UDDs and lists over 1,000).
+        """
         accounts: set[str] = set()
         used: dict[str, set[str]] = {}
         for entry in entries:
@@ -175,7 +176,8 @@ class PostingRules:
 
     def remember_refusal(self, errors: Iterable[Any], batch_date: dt.date) -> bool:
         """Learn from a posting refused as dated in a closed period (§13.3 wording): every date
-        up to ``batch_date`` is closed. Returns whether the errors were such a refusal."""
+        up to ``batch_date`` is closed. Returns whether the errors were such a refusal.
+        """
         text = " ".join(
             f"{getattr(e, 'description', '')} {getattr(e, 'description2', e)}" for e in errors
         )

@@ -124,7 +124,8 @@ class _Session(ClientBase):
 
     def _url(self, path: str) -> str:
         """The URL of ``path``: relative to the versioned root, to the instance (``/...``), or
-        absolute; pinned to the instance's origin whatever the server handed back."""
+        absolute; pinned to the instance's origin whatever the server handed back.
+        """
         if path.startswith(("http://", "https://")):
             url = path
         elif path.startswith("/") and not path.startswith("//"):

@@ -345,7 +345,8 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
         progress: bool = False,
     ) -> pd.DataFrame:
         """Update records by ``Id`` (each record needs one); ``key`` is the Id unless ``keys``
-        says otherwise. See :meth:`create` for the rest."""
+        says otherwise. See :meth:`create` for the rest.
+        """
         prepared = wire.prepare_records(records)
         for row, record in enumerate(prepared):
             if not record.get("Id"):

@@ -129,7 +129,8 @@ class Sandbox:
         self, company: Company = "nonprofit", *, protocol: Protocol = "xml"
     ) -> dict[str, str]:
         """``INTACCT_*`` variables that point ``IntacctClient.from_env()`` at the sandbox
-        (``protocol="rest"``: the REST API with the client-credentials grant)."""
+        (``protocol="rest"``: the REST API with the client-credentials grant).
+        """
         from intacct_sync.sandbox.intacct import gateway as gw
         from intacct_sync.sandbox.intacct import rest_oauth
 
@@ -165,7 +166,8 @@ class Sandbox:
         self, company: Company = "nonprofit", *, protocol: Protocol = "xml", **options: Any
     ) -> IntacctClient:
         """An :class:`~intacct_sync.IntacctClient` signed in to a seeded company, over the XML
-        gateway or (``protocol="rest"``) the REST API with the client-credentials grant."""
+        gateway or (``protocol="rest"``) the REST API with the client-credentials grant.
+        """
         from intacct_sync.intacct.client import IntacctClient
         from intacct_sync.sandbox.intacct import gateway as gw
         from intacct_sync.sandbox.intacct import rest_oauth

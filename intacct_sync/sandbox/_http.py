@@ -42,7 +42,8 @@ class Exchange:
 @attrs.frozen(kw_only=True)
 class Reply:
     """One answer. ``drop=True`` closes the connection without answering (after the app's work
-    is done: the client cannot tell whether it happened)."""
+    is done: the client cannot tell whether it happened).
+    """
 
     status: int = 200
     body: bytes = b""

@@ -36,6 +36,7 @@ LedgerStatus = Literal["pending", "posted", "failed"]
 
 
 def utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC; a naive datetime is refused (a store never guesses a zone)."""
     if value.tzinfo is None:
         raise StateError(f"timestamps in the state store must be timezone-aware, got {value!r}")
     return value.astimezone(dt.UTC)

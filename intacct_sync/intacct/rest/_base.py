@@ -1,5 +1,6 @@
 """The REST client's base: OAuth-signed requests through the company's governor, the model
-service's types (cached per company) and the XML -> REST object resolution."""
+service's types (cached per company) and the XML -> REST object resolution.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ _KIND_WORDS: Mapping[frames.Kind, str] = {
 
 class RestBase(ClientBase):
     """Requests, types and object names of :class:`~intacct_sync.intacct.rest.IntacctRestClient`
-    (its constructor arguments are documented there)."""
+    (its constructor arguments are documented there).
+    """
 
     def __init__(
         self,
@@ -349,7 +351,8 @@ class RestBase(ClientBase):
 
     def dimension_list(self) -> list[Mapping[str, Any]]:
         """The company's dimensions as REST lists them (``GET
-        /services/company-config/dimensions/list``, §3.3 [R-REF-DIMLIST]); read once."""
+        /services/company-config/dimensions/list``, §3.3 [R-REF-DIMLIST]); read once.
+        """
         if self._dimension_rows is None:
             _, data = self.request(
                 "GET",
@@ -381,7 +384,8 @@ class RestBase(ClientBase):
 
     def xml_session(self) -> tuple[str, int]:
         """An XML gateway session id for this token (``GET /services/core/session/id``, §1):
-        the bridge for functions REST lacks. Returns ``(session_id, expires_in seconds)``."""
+        the bridge for functions REST lacks. Returns ``(session_id, expires_in seconds)``.
+        """
         _, data = self.request(
             "GET",
             wire.service_url(self.base_url, "core/session/id"),

@@ -1,6 +1,7 @@
 """The filter DSL in the query service's words (reference ``intacct-rest-api.md`` §4): the
 ``filters`` list and its ``filterExpression``, field names through the name map, values in
-REST's formats. Pure functions."""
+REST's formats. Pure functions.
+"""
 
 from __future__ import annotations
 

@@ -122,7 +122,8 @@ class RestObject:
 
     def rest_name(self, name: str) -> str:
         """The REST path of an XML field name; a name not in the map is taken as a REST path
-        (custom fields and UDD members are named per company, read from the model service)."""
+        (custom fields and UDD members are named per company, read from the model service).
+        """
         found = self.by_xml.get(name.upper())
         return found.rest if found is not None else name
 
@@ -290,7 +291,8 @@ SALES_DOCUMENT_LINE = RestObject(
 
 def sales_document(transaction_definition: str = "Sales Order") -> RestObject:
     """The order-entry document object of one transaction definition (§3.3:
-    ``order-entry/document::{definition}``, created and listed per definition)."""
+    ``order-entry/document::{definition}``, created and listed per definition).
+    """
     return RestObject(
         xml="SODOCUMENT",
         path=f"order-entry/document::{transaction_definition}",
@@ -605,7 +607,8 @@ def split_aggregate(item: str) -> tuple[str, str]:
 
 def for_xml(name: str, *, statistical: bool = False) -> RestObject | None:
     """The REST object of an XML object name (``GLBATCH`` with ``statistical=True`` is the
-    statistical journal entry, a separate REST object, §3.4)."""
+    statistical journal entry, a separate REST object, §3.4).
+    """
     key = name.strip().upper()
     if statistical and key == "GLBATCH":
         return STAT_JOURNAL_ENTRY

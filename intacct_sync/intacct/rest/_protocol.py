@@ -167,7 +167,8 @@ def query_body(
     include_private: bool = False,
 ) -> dict[str, Any]:
     """The ``POST /services/core/query`` body (§4). ``start=None`` leaves the origin to the
-    server; ``filterParameters`` are sent inside their object (top level is rejected, §4)."""
+    server; ``filterParameters`` are sent inside their object (top level is rejected, §4).
+    """
     if not fields:
         raise InputError("the query service needs at least one field (no wildcard)", field="select")
     if not 1 <= size <= MAX_PAGE_SIZE:
@@ -363,7 +364,8 @@ def error_object(data: Any) -> Mapping[str, Any] | None:
 def error_details(error: Mapping[str, Any]) -> tuple[ErrorDetail, ...]:
     """The ``ia::error`` and each of its ``details`` as items of ``IntacctError.errors``:
     ``errorno`` = ``errorId`` (``REST-1064``) else ``code``, ``description`` = ``message``,
-    ``description2`` = the code (top) or the ``target`` (details)."""
+    ``description2`` = the code (top) or the ``target`` (details).
+    """
     items = [
         ErrorDetail(
             errorno=str(error.get("errorId") or error.get("code") or ""),

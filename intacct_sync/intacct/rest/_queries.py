@@ -1,5 +1,6 @@
 """The REST client's reads: the query service (start/size paging to the end, reference
-``intacct-rest-api.md`` §4) behind the XML client's read calls and frames."""
+``intacct-rest-api.md`` §4) behind the XML client's read calls and frames.
+"""
 
 from __future__ import annotations
 
@@ -278,7 +279,8 @@ class RestReads(RestBase):
         self, reads: Sequence[tuple[str, str, Sequence[str]]]
     ) -> list[pd.DataFrame]:
         """Several reads as text frames, as the XML call returns them; one query (or more,
-        paging) per read, since REST has no multi-query request outside composite (§7.2)."""
+        paging) per read, since REST has no multi-query request outside composite (§7.2).
+        """
         out = []
         for obj, query, fields in reads:
             wanted: str | Sequence[str] = "*" if list(fields) == ["*"] else fields
@@ -292,7 +294,8 @@ class RestReads(RestBase):
 
     def dimensions(self) -> pd.DataFrame:
         """The company's dimensions in the columns of the XML ``getDimensions`` frame
-        (``objectName`` = REST's ``dimensionName``, ``termLabel`` = ``termName``...)."""
+        (``objectName`` = REST's ``dimensionName``, ``termLabel`` = ``termName``...).
+        """
         rows = [
             {
                 "objectName": r.get("dimensionName"),

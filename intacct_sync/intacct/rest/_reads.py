@@ -40,7 +40,8 @@ def select_kinds(
     model: Mapping[str, frames.Kind],
 ) -> dict[str, frames.Kind]:
     """Column kinds: the name map's kind, else the model's (by REST path), else text; counts
-    are integers, sums and averages decimals, min/max the field's kind."""
+    are integers, sums and averages decimals, min/max the field's kind.
+    """
     kinds: dict[str, frames.Kind] = {}
     for item, column in zip(select, columns, strict=True):
         func, name = split_aggregate(item)

@@ -111,7 +111,8 @@ class IntacctRestClient(RestReads):
         progress: bool = False,
     ) -> pd.DataFrame:
         """Update records (PATCH: omitted fields unchanged, §3); each names ``RECORDNO`` or its
-        ID field (looked up by the query service, since paths take only keys, §3)."""
+        ID field (looked up by the query service, since paths take only keys, §3).
+        """
         obj, items = object, _records(records)
         writes = self._writes("update", obj, items, keys)
         return self._run("update", writes, transaction=transaction, progress=progress)
@@ -125,7 +126,8 @@ class IntacctRestClient(RestReads):
         progress: bool = False,
     ) -> pd.DataFrame:
         """Delete records by ``RECORDNO`` (keys comma-joined in the path, §3); one outcome row
-        per key."""
+        per key.
+        """
         target = self._target(object)
         writes = [
             RestWrite(
@@ -144,7 +146,8 @@ class IntacctRestClient(RestReads):
         self, orders: Iterable[SalesOrder], *, progress: bool = False
     ) -> pd.DataFrame:
         """Create order-entry documents (``order-entry/document::<definition>``, §3.3), once
-        each; the outcome's ``id`` is the document id (``Sales Order-SO0042``)."""
+        each; the outcome's ``id`` is the document id (``Sales Order-SO0042``).
+        """
         writes = []
         for row, order in enumerate(orders):
             target = _names.sales_document(order.transaction_type)

@@ -1,5 +1,6 @@
 """What one emulated function sees (:class:`Ctx`) and returns (:class:`FnResult`), and the
-readByQuery result sets that readMore continues (:class:`ResultSets`)."""
+readByQuery result sets that readMore continues (:class:`ResultSets`).
+"""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class ResultSets:
             return rs
 
     def latest(self, company: str, object_name: str) -> str | None:
-        """resultId of the latest readByQuery of ``object_name`` (readMore by object)."""
+        """ResultId of the latest readByQuery of ``object_name`` (readMore by object)."""
         with self._lock:
             return self._latest.get((company, object_name))
 
@@ -138,7 +139,8 @@ class Ctx:
 
     def ref_ids(self, obj: ObjectDef) -> dict[str, str]:
         """What a reference to ``obj`` names -> STATUS: its ID field, or a platform object's
-        integer ``id`` (``GLDIM<name>`` takes the UDD record's id, reference §13.5)."""
+        integer ``id`` (``GLDIM<name>`` takes the UDD record's id, reference §13.5).
+        """
         if not obj.platform:
             return self.ids(obj)
         key = obj.name + "#key"

@@ -178,19 +178,22 @@ class IntacctGateway:
 
     def count(self, company_id: str, object: str, where: Mapping[str, str] | None = None) -> int:
         """Number of ``object`` records in ``company_id`` whose fields equal ``where``'s values
-        (exact text, e.g. ``{"STATUS": "active"}``)."""
+        (exact text, e.g. ``{"STATUS": "active"}``).
+        """
         obj = self._obj(object)
         return len(self.store.rows(company_id, obj, where=where))
 
     def records(self, company_id: str, object: str) -> list[dict[str, str]]:
         """Every ``object`` record of ``company_id`` as field -> text ('' when empty), by
-        RECORDNO, custom fields included."""
+        RECORDNO, custom fields included.
+        """
         obj = self._obj(object)
         return [row_dict(obj, r) for r in self.store.rows(company_id, obj)]
 
     def seed_gl_entries(self, company_id: str, n: int, *, lines_per_batch: int = 10) -> int:
         """Add ``n`` GLENTRY rows to ``company_id`` in balanced GLBATCHes of the GJ journal
-        (fast: one transaction, bulk inserts). Returns the number of GLBATCHes added."""
+        (fast: one transaction, bulk inserts). Returns the number of GLBATCHes added.
+        """
         with self.store.lock:
             self.store.begin()
             try:

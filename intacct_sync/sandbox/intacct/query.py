@@ -138,7 +138,8 @@ def _leaf(
     idx: int, field: Field, op: str, literals: Sequence[Comparable], *, fold: bool
 ) -> Predicate:
     """One comparison. ``op``: a key of ``_CMP``, ``in``, ``notin``, ``like``, ``notlike``,
-    ``between``, ``isnull``, ``isnotnull``."""
+    ``between``, ``isnull``, ``isnotnull``.
+    """
     if op == "isnull":
         return lambda row: not row[idx]
     if op == "isnotnull":

@@ -405,7 +405,8 @@ _INSPECT_TYPES: dict[str, tuple[str, str, str]] = {
 
 def inspect(ctx: Ctx, el: etree._Element) -> FnResult:
     """inspect: ``detail="1"`` the legacy field definitions shaped like the CUSTOMER capture;
-    otherwise bare field names (``<Field>RECORDNO</Field>``, §13.4)."""
+    otherwise bare field names (``<Field>RECORDNO</Field>``, §13.4).
+    """
     obj = _object(el)
     detail = (el.get("detail") or "0").strip() == "1"
     data = etree.Element("data", {"listtype": "All", "count": "1"})
@@ -449,7 +450,8 @@ _STANDARD_DIMENSIONS = (
 def get_dimensions(ctx: Ctx, el: etree._Element) -> FnResult:
     """getDimensions: ``dimension/{objectName, objectLabel, termLabel, userDefinedDimension,
     enabledInGL}`` per dimension (reference §6, §13.5); UDDs have userDefinedDimension true and
-    their integration name as objectName."""
+    their integration name as objectName.
+    """
     entries = [(name, label, False) for name, label in _STANDARD_DIMENSIONS]
     entries += [(name, label, True) for name, label in UDDS.items()]
     data = etree.Element("data", {"listtype": "dimension", "count": str(len(entries))})

@@ -295,7 +295,8 @@ class IntacctRestApi(ObjectService):
 
     def client(self, base_url: str, company: str = NONPROFIT, **options: Any) -> Any:
         """An :class:`~intacct_sync.intacct.rest.IntacctRestClient` on the client-credentials
-        grant of the sandbox user of ``company``."""
+        grant of the sandbox user of ``company``.
+        """
         from intacct_sync.intacct.rest import IntacctRestClient
         from intacct_sync.sandbox.intacct import gateway as gw
 

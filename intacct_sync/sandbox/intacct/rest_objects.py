@@ -1,7 +1,8 @@
 """The object paths of the sandbox's REST emulator (reference ``intacct-rest-api.md`` §3,
 §7.1): single records and batches become the XML gateway's ``create``, ``update``, ``delete``
 and ``create_sotransaction`` functions, run by the gateway with its validation; results come
-back as REST references, 207 items and error envelopes."""
+back as REST references, 207 items and error envelopes.
+"""
 
 from __future__ import annotations
 

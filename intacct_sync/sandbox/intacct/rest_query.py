@@ -1,6 +1,7 @@
 """The query and model services of the sandbox's REST emulator (reference
 ``intacct-rest-api.md`` §4, §5): a REST query becomes the XML gateway's ``query`` function over
-the same store, its rows are renamed and re-typed into REST's words."""
+the same store, its rows are renamed and re-typed into REST's words.
+"""
 
 from __future__ import annotations
 

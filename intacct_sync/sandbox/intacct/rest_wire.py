@@ -1,6 +1,7 @@
 """Shared pieces of the sandbox's REST emulator: the object table (REST path -> stored XML
 object), error envelopes (reference ``intacct-rest-api.md`` §6.2), value conversions between the
-store's XML text and REST JSON (§3.2), and the ``filterExpression`` parser (§4)."""
+store's XML text and REST JSON (§3.2), and the ``filterExpression`` parser (§4).
+"""
 
 from __future__ import annotations
 

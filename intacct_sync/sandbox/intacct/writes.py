@@ -49,7 +49,8 @@ def _line_dimension_errors(
     ctx: Ctx, account_obj: ObjectDef, n: int, account: str, line: dict[str, str]
 ) -> list[Err]:
     """A line's dimension refusals: values that do not exist, inactive values, dimensions the
-    account requires but the line lacks."""
+    account requires but the line lacks.
+    """
     errors: list[Err] = []
     row = ctx.store.find_id(ctx.company, account_obj, account) if account else None
     flags = row_dict(account_obj, row) if row is not None else {}
@@ -530,7 +531,8 @@ def _split_date(el: etree._Element | None) -> str | None:
 
 def create_sotransaction(ctx: Ctx, el: etree._Element) -> FnResult:
     """create_sotransaction (legacy): an SODOCUMENT with its SODOCUMENTENTRY lines; answers
-    ``<key>{transactiontype}-{docno}</key>``."""
+    ``<key>{transactiontype}-{docno}</key>``.
+    """
     doc, line_obj = OBJECTS["SODOCUMENT"], OBJECTS["SODOCUMENTENTRY"]
     fail = Err(BL, "Could not create Sales Transaction record!")
     ttype = (el.findtext("transactiontype") or "").strip()

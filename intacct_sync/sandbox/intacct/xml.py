@@ -119,7 +119,8 @@ def nested_record(
     parent: etree._Element, tag: str, values: dict[str, str], fields: Sequence[str]
 ) -> etree._Element:
     """Append ``<tag>`` with ``fields`` from ``values``, dotted names nested
-    (``DISPLAYCONTACT.MAILADDRESS.CITY`` -> ``DISPLAYCONTACT/MAILADDRESS/CITY``)."""
+    (``DISPLAYCONTACT.MAILADDRESS.CITY`` -> ``DISPLAYCONTACT/MAILADDRESS/CITY``).
+    """
     rec = etree.SubElement(parent, tag)
     groups: dict[tuple[str, ...], etree._Element] = {}
     for name in fields:

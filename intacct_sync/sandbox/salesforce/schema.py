@@ -753,7 +753,7 @@ _BY_PREFIX = {obj.key_prefix: obj for obj in OBJECTS.values()}
 
 
 def sobject(name: str) -> SObjectDef | None:
-    """sObject by case-insensitive API name."""
+    """SObject by case-insensitive API name."""
     return _OBJECTS_LOWER.get(name.lower())
 
 

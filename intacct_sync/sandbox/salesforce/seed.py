@@ -631,7 +631,8 @@ def _seed_actions(
 
 def seed_bulk(store: Store, sobject: str, n: int, *, seed: int = 7) -> list[str]:
     """Insert ``n`` synthetic rows quickly (benchmarks): ``Opportunity`` (each with an Account and
-    an Owner) or ``Account``. Returns the new ids."""
+    an Owner) or ``Account``. Returns the new ids.
+    """
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     today = now.date()

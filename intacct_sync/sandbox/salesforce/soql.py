@@ -86,7 +86,8 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'"
 
 def decode_string(raw: str, *, like: bool = False) -> str:
     """The value of a quoted SOQL string. With ``like``, return a SQLite LIKE pattern whose
-    escape character is a backslash (``\\%`` and ``\\_`` stay literal)."""
+    escape character is a backslash (``\\%`` and ``\\_`` stay literal).
+    """
     out: list[str] = []
     body = raw[1:-1]
     i = 0
@@ -547,6 +548,7 @@ class Node:
     keys: dict[str, int] = attrs.field(factory=dict)
 
     def add(self, key: str, kind: int, payload: Any) -> Any:
+        """Register a column under ``key`` (matched case-insensitively) once; the first wins."""
         lowered = key.lower()
         if lowered in self.keys:
             return self.entries[self.keys[lowered]][2]

@@ -325,7 +325,8 @@ class Store:
         self, obj: SObjectDef, f: FieldDef, value: str, body: Mapping[str, Any]
     ) -> tuple[str, bool] | list[str]:
         """Insert or update by external id. Returns (id, created), or the matching ids when
-        more than one record matches."""
+        more than one record matches.
+        """
         with self.lock:
             if f.name == "Id":
                 if value and not schema.looks_like_id(value):
@@ -389,7 +390,8 @@ class Store:
 
     def insert_many(self, obj: SObjectDef, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Insert trusted rows without validation (seeding, benchmarks). Ids, system fields and
-        defaults are filled in when absent; ``CreatedDate`` may be given."""
+        defaults are filled in when absent; ``CreatedDate`` may be given.
+        """
         now = format_datetime(utcnow())
         user = self.default_user_id
         prepared = []
