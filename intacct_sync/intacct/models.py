@@ -4,6 +4,9 @@ Each model is a frozen attrs class with ``OBJECT`` (the Intacct object name), ``
 identity its write control id is derived from) and ``to_fields()`` (the element tree the generic
 ``create``/``update`` functions take). Money is :class:`~decimal.Decimal`; a binary float is
 refused.
+
+It is long (over 600 lines) because every record the workflows write is here, each in Sage's schema
+element order, so the order can be checked in one file against the XSD.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Definitions (all windows are parameters; see ``docs/kpi.md`` for the full text):
 * Future-dated gifts (after D) never count.
 
 Money is exact: amounts are read as :class:`~decimal.Decimal` and computed in integer cents.
+
+It is long (over 600 lines) because every KPI definition and its window boundary lives here, in one
+place a finance reader can check against docs/kpi.md.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ Statuses are those of :mod:`intacct_sync.posting.status` (documented once, there
 ``docs/reliability.md``). The engine never raises for an expected outcome: a run that stopped
 part way comes back with :attr:`PostingResult.stopped` set, ``pending`` rows for what was sent
 unanswered and ``held`` rows for what was not sent; each workflow decides how to report it.
+
+It is long (over 600 lines) because the engine's steps are meant to be read top to bottom in one
+place: splitting the exactly-once path would hide the order its guarantees depend on.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ switchable faults. Data lives in SQLite (:mod:`intacct_store`), seeded with two 
 
 >>> gateway = IntacctGateway()  # doctest: +SKIP
 >>> server = LoopbackServer(gateway).start()  # doctest: +SKIP
+
+It is long (over 600 lines) because it holds the whole request cycle of the emulated gateway
+(envelope, authentication, faults, dispatch, transactions) that each function relies on.
 """
 
 from __future__ import annotations

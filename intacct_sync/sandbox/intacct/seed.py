@@ -9,6 +9,9 @@ STAT (statistical) / ADJ (inactive), locations, departments, classes, the FUND d
 posted GLBATCH per journal per month for 24 full months plus the current month.
 DEMO-ITSERVICES: an AR chart, customers (two near-duplicate names, two inactive), items, sales
 orders, ~60 AR invoices over 9 months in every aging state, and payments for the paid ones.
+
+It is long (over 600 lines) because it is data: two demo companies' charts, dimensions and two years
+of entries.
 """
 
 from __future__ import annotations

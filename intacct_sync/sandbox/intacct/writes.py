@@ -5,6 +5,9 @@ A generic create/update handles its objects in order and stops at the first fail
 result then carries ``<data listtype="objects">`` for the objects already written plus the
 errors (as in ``resp_update_partial_failure.xml``). The caller decides whether those writes are
 committed (``transaction="false"``) or rolled back (``transaction="true"``).
+
+It is long (over 600 lines) because the emulator's write functions share one validation path (types,
+dimensions, account rules), kept together so every write refuses the same way.
 """
 
 from __future__ import annotations
