@@ -420,3 +420,18 @@ def test_a_halted_run_still_reports_drift_of_posted_actions_and_sends_nothing(
     drift = report.actions[report.actions["outcome"] == "drift"].iloc[0]
     assert drift["action_id"] == action_id and "12345.67" in drift["message"]
     assert posted_per_action(sb) == books_before
+
+
+def test_the_run_report_shows_the_salesforce_api_usage_and_the_entity(
+    ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
+) -> None:
+    # Issue 13: the daily API usage (Sforce-Limit-Info) is visible in the run report.
+    report = actions.ActionSync(ia, sf, state, on_invalid="skip").run()
+    usage = report.salesforce_api
+    assert usage is not None and 0 < usage.used <= usage.limit
+    assert f"Salesforce API {usage.used:,} of {usage.limit:,} requests used today" in (
+        report.summary()
+    )
+    document = report.to_json()
+    assert document["salesforce_api"] == {"used": usage.used, "limit": usage.limit}
+    assert document["entity"] is None and report.entity == ""  # the top level

@@ -74,6 +74,7 @@ from intacct_sync.posting.engine import DRIFT_ACTION, lease_for
 from intacct_sync.posting.identity import content_hash
 from intacct_sync.reports import Report, plural, when
 from intacct_sync.salesforce.client import SalesforceClient
+from intacct_sync.salesforce.models import ApiUsage
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore, run_lease
 
@@ -169,6 +170,9 @@ class SyncReport(Report):
         plan: the entries built (None when the run halted).
         crm_failures: CRM updates (write-back, flags) that failed; retried by the next run.
         overlap: how far before the stored watermark this run read again.
+        entity: the Intacct entity the run posted in (``""``: the top level).
+        salesforce_api: the org's daily API requests used and allowed after the run
+            (``Sforce-Limit-Info``), when Salesforce sent it.
     """
 
     started_at: dt.datetime
@@ -184,6 +188,8 @@ class SyncReport(Report):
     plan: JournalPlan | None = None
     crm_failures: int = 0
     overlap: dt.timedelta = dt.timedelta(0)
+    entity: str = ""
+    salesforce_api: ApiUsage | None = None
 
     @property
     def future_dated(self) -> pd.DataFrame:
@@ -252,6 +258,13 @@ class SyncReport(Report):
             )
             + f"; {watermark}"
             + (f"; {plural(self.crm_failures, 'CRM update')} failed" if self.crm_failures else "")
+            + (f"; entity {self.entity}" if self.entity else "")
+            + (
+                f"; Salesforce API {self.salesforce_api.used:,} of "
+                f"{self.salesforce_api.limit:,} requests used today"
+                if self.salesforce_api is not None
+                else ""
+            )
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -269,6 +282,10 @@ class SyncReport(Report):
             "halted": self.halted,
             "counts": self.counts,
             "crm_failures": self.crm_failures,
+            "entity": self.entity or None,
+            "salesforce_api": None
+            if self.salesforce_api is None
+            else {"used": self.salesforce_api.used, "limit": self.salesforce_api.limit},
             "issues": _records(self.issues),
             "actions": _records(self.actions),
         }
@@ -554,6 +571,8 @@ class ActionSync:
             plan=None if halted else plan,
             crm_failures=failures,
             overlap=self.overlap if since is None and before is not None else dt.timedelta(0),
+            entity=self.ia.entity_id or "",
+            salesforce_api=self.sf.api_usage,
         )
         log.info("%s", result.summary())
         if halted:
