@@ -324,15 +324,23 @@ def test_file_slots_are_exclusive_across_descriptors_and_released(tmp_path: Path
 def test_advisory_slots_are_exclusive_across_connections_and_released() -> None:
     assert PG_DSN is not None
     stores = [PostgresStateStore(PG_DSN, tenant="slots") for _ in range(2)]
-    one, two = (store.governor_slots() for store in stores)
-    release = one.try_acquire("intacct:ACME", 0)
-    assert release is not None
-    assert one.try_acquire("intacct:ACME", 0) is None  # re-entrant in PostgreSQL, not here
-    assert two.try_acquire("intacct:ACME", 0) is None
-    release()
-    again = two.try_acquire("intacct:ACME", 0)
-    assert again is not None
-    two.close()  # a closed session (a dead worker) drops its locks
-    assert one.try_acquire("intacct:ACME", 0) is not None
-    for store in stores:
-        store.close()
+    try:
+        one, two = (store.governor_slots() for store in stores)
+        release = one.try_acquire("intacct:ACME", 0)
+        assert release is not None
+        assert one.try_acquire("intacct:ACME", 0) is None  # re-entrant in PostgreSQL, not here
+        assert two.try_acquire("intacct:ACME", 0) is None
+        release()
+        again = two.try_acquire("intacct:ACME", 0)
+        assert again is not None
+        two.close()  # a closed session (a dead worker) drops its locks
+        # The server ends the closed session's backend, and with it the lock, a moment later.
+        deadline = time.monotonic() + 10
+        taken = one.try_acquire("intacct:ACME", 0)
+        while taken is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            taken = one.try_acquire("intacct:ACME", 0)
+        assert taken is not None
+    finally:
+        for store in stores:
+            store.close()
