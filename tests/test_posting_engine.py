@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import actions, journals, sandbox
-from intacct_sync._http.retry import NO_RETRY
+from intacct_sync._http.retry import NO_RETRY, RetryPolicy
 from intacct_sync.actions.journals import _post_entries
 from intacct_sync.errors import ErrorDetail, IncompleteWriteError
 from intacct_sync.intacct import create_control_id
@@ -524,3 +524,25 @@ def test_a_ledger_from_before_content_hashes_still_vouches_for_its_postings(
     (again,) = post(ia, state, WORKFLOW, [posting]).outcomes
     assert (again.status, again.record_no) == ("already_posted", old.record_no)
     assert _in_books(sb)["legacy-1"] == 1
+
+
+def test_the_client_never_resends_a_posting_whose_answer_was_lost_even_with_retries_on(
+    sb: sandbox.Sandbox,
+) -> None:
+    # Reproduced: with the default retry policy the transport resent unanswered batches under
+    # uniqueid=true; a gateway that forgets control ids then ran them twice (30 of 100 here).
+    gateway = sb.intacct
+    gateway.forget_control_ids = True
+    gateway.faults.reseed(7)
+    gateway.faults.drop_after_commit_rate = 0.3
+    ia = sb.intacct_client(retry=RetryPolicy(max_retries=5, initial_delay=0.0), batch_size=10)
+    state = SQLiteStateStore(":memory:")
+    postings = [_posting(f"retry-{i:03d}") for i in range(100)]
+    for _ in range(10):
+        if post(ia, state, WORKFLOW, postings).stopped is None:
+            break
+    gateway.faults.clear()
+    final = post(ia, state, WORKFLOW, postings)
+    assert {o.status for o in final.outcomes} <= {"posted", "already_posted"}
+    books = _in_books(sb)
+    assert [books.get(p.key, 0) for p in postings] == [1] * 100
