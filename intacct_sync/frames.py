@@ -39,6 +39,7 @@ __all__ = [
     "Kind",
     "build_frame",
     "children",
+    "concat_pages",
     "empty_frame",
     "frame_from_records",
     "frame_to_records",
@@ -404,3 +405,30 @@ def children(frame: pd.DataFrame, relationship: str) -> pd.DataFrame:
     present = position.notna()
     kept: pd.DataFrame = child[present]
     return kept.iloc[position[present].to_numpy().argsort(kind="stable")]
+
+
+def concat_pages(pages: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The pages of one read as one frame, keeping what the pages carry in ``attrs``.
+
+    Pages share their kinds (recorded by :func:`build_frame`), kept from the first page; each
+    relationship's child frames are concatenated in page order (children name their parent by
+    id, so nothing needs renumbering). Empty pages add nothing unless every page is empty.
+    """
+    if len(pages) == 1:
+        return pages[0]
+    children: dict[str, list[pd.DataFrame]] = {}
+    parent_key: str | None = None
+    for page in pages:
+        found = page.attrs.get("children")
+        if isinstance(found, ChildFrames):
+            parent_key = parent_key or found.parent_key
+            for name, child in found.items():
+                children.setdefault(name, []).append(child)
+    frame = pd.concat([p for p in pages if len(p)] or list(pages[:1]), ignore_index=True)
+    frame.attrs = {"kinds": pages[0].attrs["kinds"]} if "kinds" in pages[0].attrs else {}
+    if children:
+        frame.attrs["children"] = ChildFrames(
+            {n: pd.concat(c, ignore_index=True) for n, c in children.items()},
+            parent_key=parent_key,
+        )
+    return frame

@@ -130,3 +130,19 @@ def test_records_round_trip_keeps_decimals_and_gives_none_for_missing() -> None:
     }
     assert back[1] == {"n": None, "amount": None, "day": None, "note": "x"}
     assert type(back[0]["n"]) is int
+
+
+def test_pages_concatenate_with_their_kinds_and_every_pages_children() -> None:
+    kinds: dict[str, frames.Kind] = {"RECORDNO": "integer", "day": "date"}
+    pages = []
+    for n, day in ((1, "2026-01-01"), (2, "2026-01-02")):
+        page = frames.build_frame({"RECORDNO": [n], "day": [day]}, kinds)
+        child = pd.DataFrame({frames.PARENT_ID: [str(n)], "LINE_NO": [1]})
+        page.attrs["children"] = frames.ChildFrames({"ENTRIES": child}, parent_key="RECORDNO")
+        pages.append(page)
+    pages.append(frames.build_frame({}, kinds))  # an empty last page adds nothing
+    whole = frames.concat_pages(pages)
+    assert whole["RECORDNO"].tolist() == [1, 2] and str(whole["day"].dtype) == "datetime64[us]"
+    assert whole.attrs["kinds"] == pages[0].attrs["kinds"]
+    assert whole.attrs["children"].parent_key == "RECORDNO"
+    assert whole.attrs["children"]["ENTRIES"][frames.PARENT_ID].tolist() == ["1", "2"]

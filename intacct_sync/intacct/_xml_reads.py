@@ -389,24 +389,4 @@ def _select_column(item: str) -> str:
 
 
 def concat(pages: Iterator[pd.DataFrame]) -> pd.DataFrame:
-    collected = list(pages)
-    if len(collected) == 1:
-        return collected[0]
-    # Child rows name their parent by id, so pages' children simply follow one another.
-    children: dict[str, list[pd.DataFrame]] = {}
-    parent_key: str | None = None
-    for page in collected:
-        found = page.attrs.get("children")
-        if isinstance(found, frames.ChildFrames):
-            parent_key = parent_key or found.parent_key
-            for name, child in found.items():
-                children.setdefault(name, []).append(child)
-    frame = pd.concat([p for p in collected if len(p)] or collected[:1], ignore_index=True)
-    # Pages share their kinds (recorded by frames.build_frame); children are rebuilt below.
-    frame.attrs = {"kinds": collected[0].attrs["kinds"]} if "kinds" in collected[0].attrs else {}
-    if children:
-        frame.attrs["children"] = frames.ChildFrames(
-            {n: pd.concat(c, ignore_index=True) for n, c in children.items()},
-            parent_key=parent_key,
-        )
-    return frame
+    return frames.concat_pages(list(pages))

@@ -19,6 +19,7 @@ from intacct_sync.errors import (
     ProtocolError,
 )
 from intacct_sync.frames import ChildFrames, Kind, build_frame
+from intacct_sync.frames import concat_pages as concat_frame_pages
 from intacct_sync.salesforce._select import (
     _DATE_FUNCTIONS,
     _WRAPPERS,
@@ -382,18 +383,9 @@ def record_id(record: Mapping[str, Any]) -> str | None:
 
 def concat_pages(pages: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Query pages as one frame, their children concatenated per relationship."""
-    frame = pd.concat(pages, ignore_index=True)
-    names: list[str] = []
-    for page in pages:
-        for name in page.attrs.get("children", {}):
-            if name not in names:
-                names.append(name)
-    found = {
-        name: pd.concat([p.attrs["children"][name] for p in pages], ignore_index=True)
-        for name in names
-    }
-    frame.attrs["children"] = ChildFrames(found, parent_key=PARENT_KEY)
-    frame.attrs["total_size"] = pages[0].attrs.get("total_size", len(frame))
-    if "kinds" in pages[0].attrs:  # pages share their kinds (recorded by frames.build_frame)
-        frame.attrs["kinds"] = pages[0].attrs["kinds"]
+    total = pages[0].attrs.get("total_size")
+    frame = concat_frame_pages(pages)
+    if not isinstance(frame.attrs.get("children"), ChildFrames):
+        frame.attrs["children"] = ChildFrames({}, parent_key=PARENT_KEY)
+    frame.attrs["total_size"] = len(frame) if total is None else total
     return frame

@@ -262,7 +262,7 @@ class RestReads(RestBase):
         progress: bool = False,
     ) -> pd.DataFrame:
         """All pages of :meth:`iter_read_by_query` as one typed DataFrame."""
-        return _concat(
+        return frames.concat_pages(
             list(
                 self.iter_read_by_query(
                     obj,
@@ -307,12 +307,6 @@ class RestReads(RestBase):
             for r in self.dimension_list()
         ]
         return frames.frame_from_records(rows, DIMENSION_COLUMNS)
-
-
-def _concat(pages: list[pd.DataFrame]) -> pd.DataFrame:
-    if len(pages) == 1:
-        return pages[0]
-    return pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True)
 
 
 def _bool_text(value: Any) -> str | None:
