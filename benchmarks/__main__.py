@@ -14,6 +14,7 @@ import time
 BENCHMARKS = [
     "intacct_read",
     "intacct_post",
+    "preflight",
     "salesforce",
     "actions",
     "kpi",

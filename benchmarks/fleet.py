@@ -133,7 +133,18 @@ class _Peak:
     def __init__(self, gateway: Any) -> None:
         self.peak: collections.Counter[str] = collections.Counter()
         self.refused = 0
+        self.dropped = 0  # write answers lost after the commit: what exactly-once must survive
         original = gateway._acquire
+        handle = gateway.handle
+
+        def counted(exchange: Any) -> Any:
+            reply = handle(exchange)
+            if reply.drop:
+                with gateway._slots:
+                    self.dropped += 1
+            return reply
+
+        gateway.handle = counted
 
         def acquire(company: str) -> bool:
             admitted = original(company)
@@ -194,6 +205,7 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
             f"{'PostgreSQL' if dsn else 'SQLite file'}; 2% of write answers lost"
         )
         for night in (1, 2):
+            dropped = peak.dropped
             seconds, out = _night(sb.intacct_url, where, schema, companies, entries)
             statuses: collections.Counter[str] = collections.Counter()
             for _, _, counted, _, _ in out:
@@ -202,7 +214,8 @@ def run(*, quick: bool = False, peers: bool = False) -> None:
             waited = sum(w for _, _, _, w, _ in out)
             print(
                 f"  night {night}: {seconds:6.1f} s; statuses {dict(sorted(statuses.items()))}; "
-                f"governor wait {waited:.1f} s in total; job errors {len(errors)}"
+                f"governor wait {waited:.1f} s in total; job errors {len(errors)}; write "
+                f"answers lost after commit {peak.dropped - dropped}"
             )
             for line in errors[:5]:
                 print(f"    {line}")

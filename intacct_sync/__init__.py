@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from intacct_sync import arrow as _arrow  # noqa: F401 - registers the frame.isync accessor
 from intacct_sync.__about__ import __version__
 from intacct_sync._http.retry import RetryPolicy
 from intacct_sync._http.transport import HttpRequest, HttpResponse, Timeout, Transport

@@ -35,17 +35,25 @@ not written.
 
 ``pyarrow`` is an optional dependency: ``pip install intacct-sync[arrow]``.
 
+**On every frame.** Importing :mod:`intacct_sync` registers the ``isync`` DataFrame accessor
+(:class:`IsyncAccessor`), so any read chains into Arrow while reads keep returning plain
+DataFrames: ``ia.query(...).isync.to_arrow()``, ``.isync.to_parquet(path)``,
+``.isync.to_arrow_backed()``, ``.isync.kinds``. The all-pages reads of both clients also take
+``dtype_backend="pyarrow"`` (pandas' own spelling) and return Arrow-backed frames, each page
+converted as it arrives (:func:`with_backend`).
+
 >>> from intacct_sync.arrow import to_arrow, to_parquet
 >>> table = to_arrow(ia.read_by_query("GLENTRY"))  # doctest: +SKIP
 >>> to_parquet(ia.read_by_query("GLENTRY"), "glentry.parquet", scales={"EXCHANGE_RATE": 6})  # doctest: +SKIP
+>>> ia.query("GLENTRY", select=["RECORDNO", "TRX_AMOUNT"]).isync.to_arrow()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -59,13 +67,20 @@ __all__ = [
     "DEFAULT_SCALE",
     "KIND_METADATA",
     "PRECISION",
+    "DtypeBackend",
+    "IsyncAccessor",
     "arrow_schema",
     "arrow_type",
     "kinds_of",
+    "pages_with_backend",
     "to_arrow",
     "to_arrow_backed",
     "to_parquet",
+    "with_backend",
 ]
+
+#: what a read's ``dtype_backend=`` takes: pandas' two names (None: the frames layer's dtypes)
+DtypeBackend = Literal["numpy_nullable", "pyarrow"]
 
 #: precision of every decimal column (the most ``decimal128`` holds)
 PRECISION = 38
@@ -362,3 +377,94 @@ def to_arrow_backed(
     result.attrs.update(frame.attrs)
     result.attrs["kinds"] = kinds_of(frame, kinds)
     return result
+
+
+def with_backend(frame: pd.DataFrame, dtype_backend: DtypeBackend | None) -> pd.DataFrame:
+    """``frame`` as a read's ``dtype_backend=`` asks: unchanged, or :func:`to_arrow_backed`.
+
+    ``None`` and ``"numpy_nullable"`` keep the frames layer's dtypes (``string``, ``Int64``,
+    ``boolean``, exact ``Decimal`` objects: already pandas' nullable dtypes, not numpy's own);
+    ``"pyarrow"`` gives ``pd.ArrowDtype`` columns of the :func:`to_arrow` schema.
+
+    Raises:
+        InputError: another backend name, or as :func:`to_arrow`.
+    """
+    return to_arrow_backed(frame) if _arrow_backend(dtype_backend) else frame
+
+
+def _arrow_backend(dtype_backend: DtypeBackend | None) -> bool:
+    if dtype_backend not in (None, "numpy_nullable", "pyarrow"):
+        raise InputError(
+            "dtype_backend must be 'pyarrow' or 'numpy_nullable'",
+            field="dtype_backend",
+            value=dtype_backend,
+        )
+    return dtype_backend == "pyarrow"
+
+
+def pages_with_backend(
+    pages: Iterable[pd.DataFrame], dtype_backend: DtypeBackend | None
+) -> Iterator[pd.DataFrame]:
+    """Each page through :func:`with_backend`, as it comes (memory: one page of objects)."""
+    arrow = _arrow_backend(dtype_backend)  # a wrong name is refused before the first request
+    for page in pages:
+        yield to_arrow_backed(page) if arrow else page
+
+
+@pd.api.extensions.register_dataframe_accessor("isync")
+class IsyncAccessor:
+    """``frame.isync``: the Arrow conversions of this module as methods of any DataFrame.
+
+    Registered when :mod:`intacct_sync` is imported; the column kinds come from
+    ``frame.attrs["kinds"]`` (recorded by every read), else from the dtypes (see
+    :func:`kinds_of`).
+
+    >>> entries = ia.query("GLENTRY", select=["RECORDNO", "TRX_AMOUNT"])  # doctest: +SKIP
+    >>> entries.isync.to_parquet("glentry.parquet")  # doctest: +SKIP
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    @property
+    def kinds(self) -> dict[str, frames.Kind]:
+        """Each column's kind (:func:`kinds_of`)."""
+        return kinds_of(self._frame)
+
+    def schema(
+        self,
+        *,
+        kinds: Mapping[str, frames.Kind] | None = None,
+        scales: Mapping[str, int] | None = None,
+    ) -> pa.Schema:
+        """The Arrow schema :meth:`to_arrow` gives (:func:`arrow_schema`)."""
+        return arrow_schema(kinds_of(self._frame, kinds), scales=scales)
+
+    def to_arrow(
+        self,
+        *,
+        kinds: Mapping[str, frames.Kind] | None = None,
+        scales: Mapping[str, int] | None = None,
+    ) -> pa.Table:
+        """The frame as an Arrow table (:func:`to_arrow`)."""
+        return to_arrow(self._frame, kinds=kinds, scales=scales)
+
+    def to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        kinds: Mapping[str, frames.Kind] | None = None,
+        scales: Mapping[str, int] | None = None,
+        compression: str = "zstd",
+    ) -> None:
+        """Write the frame to a Parquet file (:func:`to_parquet`)."""
+        to_parquet(self._frame, path, kinds=kinds, scales=scales, compression=compression)
+
+    def to_arrow_backed(
+        self,
+        *,
+        kinds: Mapping[str, frames.Kind] | None = None,
+        scales: Mapping[str, int] | None = None,
+    ) -> pd.DataFrame:
+        """The frame with ``pd.ArrowDtype`` columns (:func:`to_arrow_backed`)."""
+        return to_arrow_backed(self._frame, kinds=kinds, scales=scales)

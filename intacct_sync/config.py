@@ -147,6 +147,9 @@ class IntacctCredentials:
             **explicit: any of ``sender_id``, ``sender_password``, ``company_id``,
                 ``entity_id``, ``user_id``, ``user_password``, ``endpoint_url``.
 
+        Returns:
+            The resolved credentials.
+
         Raises:
             ConfigError: a required value is found nowhere; the message names the argument,
                 the environment variable and the file looked at.
@@ -481,7 +484,14 @@ class SalesforceCredentials:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SalesforceCredentials:
-        """Read the ``SF_*`` variables (see the class docstring)."""
+        """Read the ``SF_*`` variables (see the class docstring).
+
+        Args:
+            environ: the environment to read (default ``os.environ``).
+
+        Returns:
+            The credentials the variables give.
+        """
         env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:

@@ -17,16 +17,24 @@ kind           dtype                          wire values accepted
 
 An empty result has the same columns and dtypes as a full one. A value that cannot be read as
 its kind raises :class:`~intacct_sync.errors.InputError` naming the row, column and value.
+
+The module is a little over 600 lines because the fast paths for wire text (``_wire_*``) sit
+beside the general readers they must equal cell for cell; splitting them apart would invite
+the two to drift.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+import numpy as np
 import pandas as pd
 
 from intacct_sync.errors import InputError
@@ -120,8 +128,16 @@ def parse_decimal(value: object, *, column: str = "", row: object = None) -> Dec
 
 
 def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
-    # Fast vectorised paths first; on any doubt fall back to per-value reading, which also
-    # produces the error that names the row and value.
+    # The wire fast paths give the same array as the general path or decline (None); the
+    # general path also produces the error that names the row and value.
+    fast = _wire_column(name, values, kind)
+    if fast is not None:
+        return fast
+    return _general_column(name, values, kind)
+
+
+def _general_column(name: str, values: Sequence[Any], kind: Kind) -> Any:
+    # Vectorised where pandas can be trusted, else per-value reading.
     if kind == "text":
         return _text(values)
     if kind == "decimal":
@@ -130,7 +146,7 @@ def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
         try:
             if not any(isinstance(v, bool | float | Decimal) for v in values[:1]):
                 return _text(values).astype("Int64")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         return pd.array([_int(name, i, v) for i, v in enumerate(values)], dtype="Int64")
     if kind == "float":
@@ -140,6 +156,167 @@ def _column(name: str, values: Sequence[Any], kind: Kind) -> Any:
     if kind == "timestamp":
         return _timestamps(name, values)
     return _dates(name, values, _DATE_FORMATS if kind == "date" else _DATETIME_FORMATS)
+
+
+# -- fast paths for wire text ------------------------------------------------------------------
+# A page of an XML read is a list of str and None per column (reading ~100,000 rows is dominated
+# by per-cell Python work). Each fast path accepts only a subset of what the general path
+# accepts, checked for the whole column at once, and then builds exactly the array the general
+# path would; anything else (a cell that fails, a value of another type) declines, and the
+# general path decides, raising its error. tests/test_fast_conversion.py holds the two equal.
+_INT_BYTES = b"0123456789-"
+_DEC_BYTES = b"0123456789.+-"
+# Below this a column is too short for dictionary typing of dates to pay for itself.
+_FACTORIZE_MIN = 64
+
+
+def _wire_column(name: str, values: Sequence[Any], kind: Kind) -> Any:
+    if type(values) is not list or not values:
+        return None
+    if kind == "date" or kind == "datetime":
+        return _wire_dates(name, values, _DATE_FORMATS if kind == "date" else _DATETIME_FORMATS)
+    texts = _wire_texts(values)
+    if texts is None:
+        return None
+    blob, missing, empty = texts
+    if kind == "text":
+        return _wire_strings([v or None for v in values] if empty else values)
+    if kind == "integer":
+        return _wire_integers(values, blob, missing)
+    if kind == "decimal":
+        return _wire_decimals(values, blob, missing)
+    return None
+
+
+def _only(blob: str, allowed: bytes) -> bool:
+    """Whether every character of ``blob`` is one of the ASCII ``allowed`` (in one C pass)."""
+    try:
+        return not blob.encode("ascii").translate(None, allowed)
+    except UnicodeEncodeError:
+        return False
+
+
+def _wire_strings(cells: list[str | None]) -> Any:
+    # pandas' "string" array over Arrow storage is built from an Arrow array: handing pandas the
+    # list costs a per-value check that a list of str and None does not need.
+    if pd.StringDtype().storage == "pyarrow":
+        try:
+            import pyarrow as pa
+        except ImportError:  # pragma: no cover - pandas chose Arrow storage, so it is there
+            pass
+        else:
+            chunks = pa.chunked_array([pa.array(cells, type=pa.large_string())])
+            return pd.arrays.ArrowStringArray(chunks)
+    return pd.array(cells, dtype="string")
+
+
+def _wire_texts(values: list[Any]) -> tuple[str, int, int] | None:
+    """``(all present cells joined, cells missing, cells "")`` when every value is a str or None.
+
+    Missing cells are None or ``""``; ``filter`` drops them (and any other falsy value, which
+    the counts then catch) and ``join`` refuses anything but str, both in C.
+    """
+    try:
+        present = list(filter(None, values))
+        blob = "".join(present)
+        missing = len(values) - len(present)
+        empty = values.count("") if missing else 0
+        if missing and values.count(None) + empty != missing:
+            return None
+    except (TypeError, ValueError):  # a value of another type (pd.NA refuses comparison)
+        return None
+    return blob, missing, empty
+
+
+def _wire_integers(cells: list[str | None], blob: str, missing: int) -> Any:
+    # ASCII digits and minus signs only: int() then reads each cell as the general path does,
+    # or refuses ("1-2", "-"), and int64 overflow refuses too.
+    if not _only(blob, _INT_BYTES):
+        return None
+    count = len(cells)
+    try:
+        data = np.array([v or "0" for v in cells] if missing else cells, dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
+    mask = np.fromiter(map(operator.not_, cells), bool, count) if missing else np.zeros(count, bool)
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def _wire_decimals(cells: list[str | None], blob: str, missing: int) -> Any:
+    # Digits, points and signs only: no exponent, underscore, space, NaN or infinity, so
+    # Decimal(cell) is what parse_decimal gives, or InvalidOperation ("1.2.3").
+    if not _only(blob, _DEC_BYTES):
+        return None
+    try:
+        if missing:
+            out = np.array([Decimal(v) if v else None for v in cells], dtype=object)
+        else:
+            out = np.fromiter(map(Decimal, cast("list[str]", cells)), object, len(cells))
+    except InvalidOperation:
+        return None
+    return pd.arrays.NumpyExtensionArray(out)
+
+
+def _wire_dates(name: str, values: list[Any], formats: Sequence[str]) -> Any:
+    # A ledger page holds few distinct dates: each distinct text is read once. Only the strict
+    # shapes below are read here (two-digit month and day, four-digit year within pandas'
+    # nanosecond range, nothing around them); any other text sends the column to pandas.
+    if len(values) < _FACTORIZE_MIN:
+        return None
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # unhashable values
+        return None
+    if 2 * len(distinct) > len(values):
+        return None
+    with_time = "%m/%d/%Y %H:%M:%S" in formats
+    for text in distinct:
+        if text is None or text == "":
+            distinct[text] = _NAT
+            continue
+        if type(text) is not str:
+            return None
+        micros = _strict_micros(text, with_time=with_time)
+        if micros is None:
+            return None
+        distinct[text] = micros
+    stamps = np.fromiter(map(distinct.__getitem__, values), np.int64, len(values))
+    return pd.array(stamps.view("datetime64[us]"))
+
+
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+_NAT = _INT64_MIN  # numpy's NaT
+_US_DATE = re.compile(r"(\d\d)/(\d\d)/(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
+_US_DATETIME = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _strict_micros(text: str, *, with_time: bool) -> int | None:
+    """Microseconds since 1970 of an Intacct date (``07/24/2017``), ISO date, or with
+    ``with_time`` Intacct datetime (``07/24/2017 15:19:46``, reference: the gateway's own
+    format); None for any other text or an impossible date.
+    """
+    parts: tuple[str, ...]
+    if (match := _US_DATE.fullmatch(text)) is not None:
+        month, day, year = match.groups()
+        parts = (year, month, day)
+    elif not with_time and (match := _ISO_DATE.fullmatch(text)) is not None:
+        parts = match.groups()
+    elif with_time and (match := _US_DATETIME.fullmatch(text)) is not None:
+        month, day, year, *clock = match.groups()
+        parts = (year, month, day, *clock)
+    else:
+        return None
+    numbers = [int(p) for p in parts]
+    if not 1900 <= numbers[0] <= 2200:
+        return None
+    try:
+        moment = dt.datetime(*numbers, tzinfo=dt.UTC)  # type: ignore[arg-type,misc]
+    except ValueError:
+        return None
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _text(values: Sequence[Any]) -> Any:
@@ -177,9 +354,13 @@ def _int(name: str, row: int, value: object) -> int | None:
         number = Decimal(str(value).strip())
         if number != number.to_integral_value():
             raise InvalidOperation
-        return int(number)
+        whole = int(number)
     except InvalidOperation:
         raise InputError("not an integer", row=row, field=name, value=value) from None
+    if not _INT64_MIN <= whole <= _INT64_MAX:
+        # Int64 columns hold 64 bits; numpy would raise OverflowError naming nothing.
+        raise InputError("integer out of the 64-bit range", row=row, field=name, value=value)
+    return whole
 
 
 def _float(name: str, row: int, value: object) -> float | None:
@@ -280,7 +461,8 @@ def build_frame(
         if values is None:
             values = [None] * length
         data[name] = _column(name, values, kinds.get(name, default_kind))
-    frame = pd.DataFrame(data, index=pd.RangeIndex(length))
+    # The arrays were built here for this frame alone: nothing else holds them to copy for.
+    frame = pd.DataFrame(data, index=pd.RangeIndex(length), copy=False)
     frame.attrs["kinds"] = {n: kinds.get(n, default_kind) for n in names}
     return frame
 

@@ -41,6 +41,7 @@ __all__ = [
     "INTERNAL_COLUMNS",
     "MAX_TEXT_SHOWN",
     "Report",
+    "Scope",
     "Table",
     "counts_text",
     "csv_safe",
@@ -156,6 +157,48 @@ def counts_text(counts: Mapping[str, int], *, empty: str = "nothing") -> str:
     """
     parts = [f"{n:,} {name}" for name, n in counts.items() if n]
     return ", ".join(parts) or empty
+
+
+@attrs.frozen
+class Scope:
+    """The Intacct company and entity a run read and wrote: every run report names it.
+
+    ``str()`` is what a summary shows (``company ACME, entity EAST`` or ``company ACME, top
+    level``; empty when the company is not known, as in a report built by hand);
+    :meth:`to_dict` is what a JSON document carries.
+
+    >>> str(Scope("ACME")), str(Scope("ACME", "EAST")), Scope("ACME").to_dict()
+    ('company ACME, top level', 'company ACME, entity EAST', {'company': 'ACME', 'entity': None})
+    """
+
+    company: str = ""
+    entity: str = ""
+
+    @classmethod
+    def of(cls, ia: Any) -> Scope:
+        """The scope of an Intacct client (either protocol): its company and entity."""
+        # Duck-typed: this module sits below the adapters and cannot import the client.
+        return cls(
+            str(getattr(ia, "company_id", "") or ""), str(getattr(ia, "entity_id", "") or "")
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.company)
+
+    def __str__(self) -> str:
+        if not self.company:
+            return ""
+        return f"company {self.company}, " + (
+            f"entity {self.entity}" if self.entity else "top level"
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        """``{"company": ..., "entity": ...}``; ``None`` for an unknown company or the top level."""
+        return {"company": self.company or None, "entity": self.entity or None}
+
+    def after(self, text: str) -> str:
+        """``text`` followed by ``; <scope>`` (``text`` alone when the scope is unknown)."""
+        return f"{text}; {self}" if self.company else text
 
 
 def value_text(value: Any) -> str:
@@ -454,19 +497,35 @@ class Report:
     max_text = MAX_TEXT_SHOWN
 
     def to_frame(self) -> pd.DataFrame:
-        """The report's rows as a DataFrame."""
+        """The report's rows as a DataFrame.
+
+        Returns:
+            A DataFrame, one row per item the report is about.
+        """
         raise NotImplementedError
 
     def summary(self) -> str:
-        """One line saying what the report holds."""
+        """One line saying what the report holds.
+
+        Returns:
+            One line, for a person.
+        """
         raise NotImplementedError
 
     def display_frame(self) -> pd.DataFrame:
-        """The frame the views show (default :meth:`to_frame`); a report may pick columns."""
+        """The frame the views show (default :meth:`to_frame`); a report may pick columns.
+
+        Returns:
+            A DataFrame of the columns the views show.
+        """
         return self.to_frame()
 
     def table(self, *, internal: bool = False, max_rows: int = MAX_ROWS_SHOWN) -> Table:
         """The report as a :class:`Table`; ``internal=True`` shows the hash and control-id columns.
+
+        Args:
+            internal: show internal columns (hashes, control ids) too.
+            max_rows: the most rows shown.
 
         Returns:
             A :class:`Table` (text in a terminal, HTML in a notebook) titled by :meth:`summary`.

@@ -6,6 +6,9 @@
 # The command sees INTACCT_SYNC_TEST_POSTGRES_DSN pointing at the server (a fresh cluster in a
 # temp dir, 127.0.0.1 on a free port, the socket in the same dir; trust auth, fsync off: test
 # data only). When the variable is already set, the command runs against that server instead.
+# Under pytest-xdist each worker makes and drops a database of its own there (tests/conftest.py),
+# so two workers never share schemas, leases or advisory locks; max_connections=200 leaves room
+# for both workers' concurrent openers and lease children.
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
 

@@ -210,9 +210,26 @@ def test_an_entry_intacct_refuses_is_named_by_its_entry_id_and_csv_lines(tmp_pat
     imported = journals.read_journal_lines(path)
     assert imported.ok and imported.entry_lines["JE-2"] == (4, 5)
     with sandbox.running() as sb, sb.intacct_client() as ia:
-        report = journals.post_journal_lines(ia, imported, SQLiteStateStore(":memory:"))
+        state = SQLiteStateStore(":memory:")
+        halted = journals.post_journal_lines(ia, imported, state)
+        books_after_halt = dict(
+            sb.intacct.journal_entries_by_reference(sandbox.COMPANIES["nonprofit"])
+        )
+        report = journals.post_journal_lines(ia, imported, state, skip_invalid=True)
+    # Issue 14: without skip_invalid a preflight breach halts the import (nothing sent).
+    statuses = dict(zip(halted.outcomes["source_id"], halted.outcomes["status"], strict=True))
+    assert statuses == {"GJ:JE-1": "held", "GJ:JE-2": "skipped"}
+    assert "JE-1" not in books_after_halt and "JE-2" not in books_after_halt
     statuses = dict(zip(report.outcomes["source_id"], report.outcomes["status"], strict=True))
     # The preflight refuses the unknown account before sending; named the same way.
     assert statuses == {"GJ:JE-1": "posted", "GJ:JE-2": "skipped"}
-    errors = report.outcomes.set_index("source_id").loc["GJ:JE-2", "errors"]
-    assert str(errors).startswith("entry JE-2 (CSV lines 4, 5): ")
+    for refused in (halted, report):
+        errors = refused.outcomes.set_index("source_id").loc["GJ:JE-2", "errors"]
+        assert str(errors).startswith("entry JE-2 (CSV lines 4, 5): ")
+        # The breach names the line in the file, the field, the value and the rule.
+        assert "CSV line 5 ACCOUNTNO 'NO-SUCH-ACCOUNT'" in str(errors)
+        assert "(unknown_account)" in str(errors)
+    assert report.scope.company == "DEMO-NONPROFIT" and report.summary().endswith(
+        "; company DEMO-NONPROFIT, top level"
+    )
+    assert report.to_dict()["counts"] == {"posted": 1, "skipped": 1}

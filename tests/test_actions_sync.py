@@ -404,6 +404,50 @@ def test_an_edited_action_read_again_is_drift_with_both_amounts(
     assert sync.last_sync_at == watermark  # drift is not settled; never backwards either
 
 
+def test_an_edited_action_is_corrected_when_asked_and_the_crm_names_the_repost(
+    sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
+) -> None:
+    first = actions.ActionSync(ia, sf, state, on_invalid="skip").run()
+    posted = first.actions[first.actions["outcome"] == "posted"].iloc[0]
+    action_id, record_no = str(posted["action_id"]), str(posted["RECORDNO"])
+    (row,) = sb.salesforce.rows("Action__c", f"Id = '{action_id}'", fields=["Amount__c"])
+    old = Decimal(str(row["Amount__c"]))
+    sf.update("Action__c", [{"Id": action_id, "Amount__c": str(old + 10)}])
+    sync = actions.ActionSync(ia, sf, state, on_invalid="skip", correct_drift=True)
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    writes = sb.intacct.stats.writes_committed
+    dry = sync.run(since=since, dry_run=True)
+    assert dry.actions.loc[dry.actions["outcome"] == "would_correct", "action_id"].tolist() == [
+        action_id
+    ]
+    assert sb.intacct.stats.writes_committed == writes
+    expected = f"RECORDNO {record_no} ({old:,.2f}) and repost"
+    assert f"1 entry would be corrected: would reverse {expected} ({old + 10:,.2f})" in (
+        dry.summary()
+    )
+    watermark = sync.last_sync_at
+    report = sync.run(since=since)
+    fixed = report.actions[report.actions["outcome"] == "corrected"]
+    assert fixed["action_id"].tolist() == [action_id]
+    repost = str(fixed["RECORDNO"].iloc[0])
+    assert repost != record_no
+    assert (
+        f"1 entry corrected: reversed RECORDNO {record_no} ({old:,.2f}) and reposted "
+        f"({old + 10:,.2f})"
+    ) in report.summary()
+    # Exactly one reversal and one repost; the CRM names the repost; the watermark is not held.
+    books = sb.intacct.journal_entries_by_reference(COMPANY)
+    assert books[action_id] == 1
+    assert books[f"{action_id}~R{record_no}"] == 1 and books[f"{action_id}~C{record_no}"] == 1
+    (crm,) = sb.salesforce.rows("Action__c", f"Id = '{action_id}'", fields=["Intacct_Record_No__c"])
+    assert crm["Intacct_Record_No__c"] == repost
+    assert sync.last_sync_at is not None and watermark is not None
+    assert sync.last_sync_at >= watermark
+    again = sync.run(since=since)
+    assert again.actions.set_index("action_id").loc[action_id, "outcome"] == "already_posted"
+    assert sb.intacct.journal_entries_by_reference(COMPANY) == books
+
+
 def test_a_halted_run_still_reports_drift_of_posted_actions_and_sends_nothing(
     sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient, state: SQLiteStateStore
 ) -> None:
@@ -435,3 +479,7 @@ def test_the_run_report_shows_the_salesforce_api_usage_and_the_entity(
     document = report.to_json()
     assert document["salesforce_api"] == {"used": usage.used, "limit": usage.limit}
     assert document["entity"] is None and report.entity == ""  # the top level
+    assert (
+        document["company"] == ia.company_id
+        and f"company {ia.company_id}, top level" in report.summary()
+    )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from intacct_sync import frames
+from intacct_sync import IntacctClient, SalesforceClient, frames
 from intacct_sync.errors import InputError
 
 pa = pytest.importorskip("pyarrow")
@@ -242,3 +242,78 @@ def test_a_multi_page_sandbox_read_converts_with_its_kinds() -> None:
     assert table.schema.field("ENTRY_DATE").type == pa.date32()
     assert table.schema.equals(arrow.to_arrow(one_page).schema, check_metadata=True)
     assert sum(table.column("AMOUNT").to_pylist(), Decimal(0)) == sum(entries["AMOUNT"], Decimal(0))
+
+
+# -- frame.isync and dtype_backend="pyarrow" on the reads of both clients -----------------------
+
+GL_SELECT = ["RECORDNO", "ENTRY_DATE", "AMOUNT", "ACCOUNTNO"]
+OPPORTUNITIES = "SELECT Id, Name, Amount, CloseDate, IsWon FROM Opportunity"
+
+
+@pytest.fixture(scope="module")
+def clients() -> Iterator[tuple[IntacctClient, SalesforceClient]]:
+    from intacct_sync import sandbox
+
+    with sandbox.running() as sb, sb.intacct_client() as ia, sb.salesforce_client() as sf:
+        sb.salesforce.seed_bulk("Opportunity", 120)
+        yield ia, sf
+
+
+def test_every_read_chains_into_arrow_through_the_isync_accessor(
+    clients: tuple[IntacctClient, SalesforceClient], tmp_path: Path
+) -> None:
+    ia, sf = clients
+    entries = ia.query("GLENTRY", select=GL_SELECT, page_size=100)
+    opportunities = sf.query(OPPORTUNITIES)
+    for frame in (entries, opportunities, sf.bulk_query(OPPORTUNITIES)):
+        assert type(frame) is pd.DataFrame  # reads stay plain DataFrames
+        table = frame.isync.to_arrow()
+        assert table.schema.equals(arrow.to_arrow(frame).schema, check_metadata=True)
+        assert table.num_rows == len(frame) > 0
+        assert frame.isync.kinds == arrow.kinds_of(frame)
+        assert frame.isync.schema().equals(table.schema, check_metadata=True)
+    assert entries.isync.to_arrow().schema.field("ENTRY_DATE").type == pa.date32()
+    assert opportunities.isync.to_arrow().schema.field("Amount").type == pa.decimal128(38, 10)
+    path = tmp_path / "glentry.parquet"
+    entries.isync.to_parquet(path, scales={"AMOUNT": 2})
+    read_back = pq.read_table(path)
+    assert read_back.schema.field("AMOUNT").type == pa.decimal128(38, 2)
+    assert read_back.column("AMOUNT").to_pylist() == list(entries["AMOUNT"])
+    backed = opportunities.isync.to_arrow_backed()
+    assert all(isinstance(t, pd.ArrowDtype) for t in backed.dtypes)
+
+
+def test_reads_return_arrow_backed_frames_when_asked(
+    clients: tuple[IntacctClient, SalesforceClient],
+) -> None:
+    ia, sf = clients
+    reads: list[tuple[pd.DataFrame, pd.DataFrame]] = [
+        (
+            ia.query("GLENTRY", select=GL_SELECT, page_size=100),
+            ia.query("GLENTRY", select=GL_SELECT, page_size=100, dtype_backend="pyarrow"),
+        ),
+        (
+            ia.read_by_query("GLACCOUNT", fields=["RECORDNO", "ACCOUNTNO", "TITLE"]),
+            ia.read_by_query(
+                "GLACCOUNT", fields=["RECORDNO", "ACCOUNTNO", "TITLE"], dtype_backend="pyarrow"
+            ),
+        ),
+        (sf.query(OPPORTUNITIES), sf.query(OPPORTUNITIES, dtype_backend="pyarrow")),
+        (sf.bulk_query(OPPORTUNITIES), sf.bulk_query(OPPORTUNITIES, dtype_backend="pyarrow")),
+    ]
+    for plain, backed in reads:
+        assert all(isinstance(t, pd.ArrowDtype) for t in backed.dtypes), backed.dtypes
+        assert list(backed.columns) == list(plain.columns)
+        assert backed.attrs["kinds"] == plain.attrs["kinds"]
+        # The same schema, so the same values: money exact, nothing rounded.
+        assert arrow.to_arrow(backed).equals(arrow.to_arrow(plain))
+    entries = reads[0][1]
+    assert pa.types.is_decimal(entries["AMOUNT"].dtype.pyarrow_dtype)
+    assert all(isinstance(v, Decimal) for v in entries["AMOUNT"].dropna())
+    assert (
+        ia.query("GLENTRY", select=GL_SELECT, dtype_backend="numpy_nullable")["AMOUNT"].dtype
+        == object
+    )
+    with pytest.raises(InputError) as caught:
+        ia.query("GLENTRY", select=GL_SELECT, dtype_backend="numpy")  # type: ignore[arg-type]
+    assert caught.value.field == "dtype_backend"

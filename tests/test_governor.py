@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 
 from intacct_sync import sandbox
+from intacct_sync._http.ahead import read_ahead
 from intacct_sync._http.governor import DEFAULT_LIMITS, Governor, governor_for
 from intacct_sync._http.retry import RetryPolicy
 from intacct_sync._http.transport import HttpRequest, HttpResponse, RequestsTransport, Timeout
-from intacct_sync.errors import ConfigError, GovernorTimeout
+from intacct_sync.errors import ConfigError, GovernorTimeout, TransportError
 from intacct_sync.sandbox.intacct.gateway import IntacctGateway
 from intacct_sync.state import PostgresStateStore, SQLiteStateStore, shared_governor
 
@@ -344,3 +345,64 @@ def test_advisory_slots_are_exclusive_across_connections_and_released() -> None:
     finally:
         for store in stores:
             store.close()
+
+
+# -- read_ahead: the next page fetched while this one is worked on ------------------------------
+
+
+def test_read_ahead_fetches_the_next_page_while_the_caller_works_on_this_one() -> None:
+
+    fetched: list[int] = []
+    second_started = threading.Event()
+
+    def pages() -> Iterator[int]:
+        for n in range(4):
+            if n == 1:
+                second_started.set()
+            fetched.append(n)
+            yield n
+
+    got = []
+    for page in read_ahead(pages(), name="test-ahead"):
+        if page == 0:
+            # The caller still holds page 0 and page 1 is already being fetched ...
+            assert second_started.wait(5)
+        # ... but never more than one page ahead: bounded memory.
+        assert len(fetched) <= page + 2
+        got.append(page)
+    assert got == [0, 1, 2, 3]
+
+
+def test_read_ahead_raises_in_order_and_leaves_no_thread_when_stopped() -> None:
+
+    def failing() -> Iterator[int]:
+        yield 1
+        raise TransportError("page 2 failed", method="GET", url="http://127.0.0.1/x")
+
+    stream = read_ahead(failing(), name="test-ahead-fail")
+    assert next(stream) == 1
+    with pytest.raises(TransportError, match="page 2 failed"):
+        next(stream)
+
+    closed = threading.Event()
+    fetched: list[int] = []
+
+    def endless() -> Iterator[int]:
+        try:
+            n = 0
+            while True:
+                time.sleep(0.01)
+                fetched.append(n)
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    early = read_ahead(endless(), name="test-ahead-close")
+    assert next(early) == 0
+    early.close()  # type: ignore[attr-defined]
+    assert closed.is_set()  # the source was closed, after the fetch in progress finished
+    assert not [t for t in threading.enumerate() if t.name.startswith("test-ahead")]
+    count = len(fetched)
+    time.sleep(0.05)
+    assert len(fetched) == count <= 2

@@ -638,3 +638,156 @@ def test_our_login_request_is_redacted_in_the_same_way() -> None:
     assert "sensitiveSenderId" in logged and "sensitiveUserId" in logged
     session = build_request(_envelope(), SessionAuth(session_id="s3cr3t-session"), []).decode()
     assert "s3cr3t-session" not in scrub_xml(session)
+
+
+# -- the request samples read for their meaning (issue 14: every sample covered) --------------
+
+
+def _sample_function(name: str) -> etree._Element:
+    """The sample's function body (``<create>``, ``<query>``...), inside ``<function>``."""
+    return etree.parse(str(CORPUS / name), parser=safe_parser()).getroot()[0]
+
+
+def _children(element: etree._Element) -> list[str]:
+    return [el.tag for el in element if isinstance(el.tag, str)]
+
+
+def _in_the_samples_order(mine: list[str], theirs: list[str]) -> bool:
+    """Every tag we write is one the sample writes, in the sample's order (we write fewer)."""
+    positions = [theirs.index(tag) for tag in mine if tag in theirs]
+    return len(positions) == len(mine) and positions == sorted(positions)
+
+
+def test_a_session_request_with_no_function_is_the_sdks_bytes() -> None:
+    expected = etree.parse(
+        str(CORPUS / "req_envelope_session_empty_content.xml"), parser=safe_parser()
+    ).getroot()
+    body = build_request(
+        Envelope(sender_id="testsenderid", sender_password="pass123!", control_id="unittest"),
+        SessionAuth(session_id="testsession.."),
+        [],
+    )
+    mine = etree.fromstring(body, parser=safe_parser())
+    assert etree.tostring(mine, method="c14n") == etree.tostring(expected, method="c14n")
+
+
+def test_a_statistical_entry_is_the_same_glbatch_create_as_the_sdks() -> None:
+    expected = _sample_function("req_fn_create_glbatch_statistical.xml")
+    entry = JournalEntry(
+        key="k",
+        journal="SJ",
+        batch_date=dt.date(2016, 6, 30),
+        reverse_date=dt.date(2016, 7, 1),
+        title="My desc",
+        history_comment="comment!",
+        reference_no="123",
+        statistical=True,
+        custom_fields={"CUSTOMFIELD01": "test01"},
+        lines=[JournalLine(account_no="9000", amount=Decimal("1"), tr_type=1)],
+    )
+    built = fn.create("GLBATCH", entry.to_fields())
+    mine, theirs = built.find("GLBATCH"), expected.find("GLBATCH")
+    assert mine is not None and theirs is not None
+    assert _in_the_samples_order(_children(mine), _children(theirs)), _children(mine)
+    for tag in ("JOURNAL", "BATCH_DATE", "REVERSEDATE", "BATCH_TITLE", "REFERENCENO"):
+        assert mine.findtext(tag) == theirs.findtext(tag), tag
+    # One unbalanced line (statistical entries need not balance), in the sample's element order.
+    (line,) = mine.iterfind("ENTRIES/GLENTRY")
+    sample_line = theirs.find("ENTRIES/GLENTRY")
+    assert sample_line is not None
+    assert _in_the_samples_order(_children(line)[:3], _children(sample_line))
+    assert line.findtext("TR_TYPE") == sample_line.findtext("TR_TYPE") == "1"
+
+
+def test_a_sales_order_is_written_in_the_legacy_functions_order() -> None:
+    expected = _sample_function("req_fn_create_sotransaction_legacy.xml")
+    order = SalesOrder(
+        key="234235",
+        customer_id="23530",
+        date=dt.date(2015, 6, 30),
+        lines=[SalesOrderLine(item_id="2390552", quantity=Decimal("223"))],
+        document_no="23430",
+        reference_no="234235",
+        term_name="N30",
+        date_due=dt.date(2020, 9, 24),
+        message="Submit",
+        external_id="20394",
+        base_currency="USD",
+        currency="USD",
+        exchange_rate_date=dt.date(2015, 6, 30),
+        exchange_rate_type="Intacct Daily Rate",
+        state="Pending",
+        custom_fields={"customfield1": "customvalue1"},
+    )
+    built = fn.create_sotransaction(**order.sotransaction_arguments())
+    assert _in_the_samples_order(_children(built), _children(expected)), _children(built)
+    for tag in ("transactiontype", "customerid", "documentno", "referenceno", "termname"):
+        assert built.findtext(tag) == expected.findtext(tag), tag
+    for tag in ("message", "externalid", "basecurr", "currency", "exchratetype", "state"):
+        assert built.findtext(tag) == expected.findtext(tag), tag
+    for tag in ("datecreated", "datedue", "exchratedate"):
+        assert [e.text for e in built.find(tag)] == [e.text for e in expected.find(tag)], tag
+    assert built.findtext("customfields/customfield/customfieldname") == "customfield1"
+    item = built.find("sotransitems/sotransitem")
+    assert item is not None and item.findtext("itemid") == "2390552"
+    assert Decimal(item.findtext("quantity") or "") == Decimal("223")
+
+
+def test_a_query_with_docparid_and_options_is_in_the_sdks_order() -> None:
+    expected = _sample_function("req_fn_query_all_options.xml")
+    built = fn.query(
+        "CUSTOMER",
+        select=["CUSTOMERID", "RECORDNO"],
+        docparid="REPORT",
+        case_insensitive=True,
+        page_size=10,
+        offset=5,
+    )
+    assert _in_the_samples_order(_children(built), _children(expected)), _children(built)
+    for tag in ("object", "docparid", "options/caseinsensitive", "pagesize", "offset"):
+        assert built.findtext(tag) == expected.findtext(tag), tag
+    assert [f.text for f in built.iterfind("select/field")] == ["CUSTOMERID", "RECORDNO"]
+
+
+def test_customer_and_item_creates_use_the_sdks_fields_in_its_order() -> None:
+    from intacct_sync.intacct.models import Customer, Item
+
+    customer = fn.create(
+        "CUSTOMER",
+        Customer(
+            customer_id="C1234",
+            name="SaaS Corp",
+            email="noreply@intacct.com",
+            phone="12",
+            address1="300 Park Ave",
+            city="San Jose",
+            state="CA",
+            zip="95110",
+            country="United States",
+            term_name="N30",
+            credit_limit=Decimal("1234.56"),
+            custom_fields={"CUSTOMFIELD1": "Hello"},
+        ).to_fields(),
+    ).find("CUSTOMER")
+    theirs = _sample_function("req_fn_create_customer_full.xml").find("CUSTOMER")
+    assert customer is not None and theirs is not None
+    assert _in_the_samples_order(_children(customer), _children(theirs)), _children(customer)
+    for path in ("CUSTOMERID", "STATUS", "TERMNAME", "CREDITLIMIT", "CUSTOMFIELD1"):
+        assert customer.findtext(path) == theirs.findtext(path), path
+    contact, sample_contact = customer.find("DISPLAYCONTACT"), theirs.find("DISPLAYCONTACT")
+    assert contact is not None and sample_contact is not None
+    assert _in_the_samples_order(_children(contact), _children(sample_contact))
+    address = contact.find("MAILADDRESS")
+    sample_address = sample_contact.find("MAILADDRESS")
+    assert address is not None and sample_address is not None
+    assert _in_the_samples_order(_children(address), _children(sample_address))
+    for tag in _children(address):
+        assert address.findtext(tag) == sample_address.findtext(tag), tag
+
+    item = fn.create(
+        "ITEM", Item(item_id="I1234", name="hello world", item_type="Inventory").to_fields()
+    ).find("ITEM")
+    sample_item = _sample_function("req_fn_create_item.xml").find("ITEM")
+    assert item is not None and sample_item is not None
+    for tag in _children(sample_item):  # the three fields the SDK writes, with its values
+        assert item.findtext(tag) == sample_item.findtext(tag), tag

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import RetryPolicy, sandbox
+from intacct_sync._http.governor import Governor
 from intacct_sync._http.transport import HttpRequest, HttpResponse, RequestsTransport, Timeout
 from intacct_sync.errors import AuthenticationError
 from intacct_sync.intacct import IntacctClient, filters
@@ -57,6 +58,7 @@ def rest(server: RestServer) -> Iterator[IntacctRestClient]:
     server.api.faults.clear()
     server.api.page_origin = 1
     server.api.max_page_size = 4000
+    server.api.send_total_count = True
     client: IntacctRestClient = server.client(retry=FAST)
     yield client
     client.close()
@@ -141,6 +143,48 @@ def test_query_pages_to_the_end_under_either_page_origin_and_a_server_cap(
     got = pd.concat(pages, ignore_index=True)
     assert got["RECORDNO"].tolist() == expected["RECORDNO"].tolist()  # none skipped or repeated
     assert max(len(p) for p in pages) <= min(7, cap)
+
+
+@pytest.mark.parametrize("total", [True, False], ids=["with totalCount", "without totalCount"])
+@pytest.mark.parametrize(("origin", "cap"), [(1, 4000), (0, 3)])
+def test_pages_are_fetched_concurrently_within_the_governor_and_yielded_in_order(
+    server: RestServer, xml: IntacctClient, origin: int, cap: int, total: bool
+) -> None:
+    server.api.page_origin, server.api.max_page_size = origin, cap
+    server.api.send_total_count = total
+    governor = Governor("intacct:paging-test", limit=2)
+    server.api.faults.latency = 0.02  # requests overlap only if sent together
+    try:
+        with server.client(retry=FAST, governor=governor) as client:
+            client.query("GLACCOUNT", select=["RECORDNO"], page_size=1)  # token and types
+            before = governor.stats().requests
+            pages = list(
+                client.iter_query("GLACCOUNT", select=["RECORDNO", "ACCOUNTNO"], page_size=5)
+            )
+    finally:
+        server.api.faults.latency = 0.0
+        server.api.send_total_count = True
+    expected = xml.query("GLACCOUNT", select=["RECORDNO"])["RECORDNO"].tolist()
+    got = pd.concat(pages, ignore_index=True)["RECORDNO"].tolist()
+    assert got == expected  # in order, none skipped or repeated
+    stats = governor.stats()
+    assert stats.peak_in_flight <= 2
+    # With the total known every later start is known: two in flight at once. Without it the
+    # pages are followed one by one.
+    assert (stats.peak_in_flight == 2) is total
+    assert stats.requests - before == -(-len(expected) // min(5, cap))  # no request wasted
+
+
+def test_an_abandoned_stream_stops_fetching(server: RestServer) -> None:
+    governor = Governor("intacct:abandon-test", limit=2)
+    with server.client(retry=FAST, governor=governor) as client:
+        client.query("GLACCOUNT", select=["RECORDNO"], page_size=1)
+        before = governor.stats().requests
+        stream = client.iter_query("GLACCOUNT", select=["RECORDNO"], page_size=1)
+        first = next(stream)
+        stream.close()
+        sent = governor.stats().requests - before
+    assert len(first) == 1 and sent <= 1 + 2  # the first page and at most the two in flight
 
 
 # -- writes --------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_demo_posts_then_shows_nothing_new(shared_sb: sandbox.Sandbox) -> None:
     cli_kpi.demo(shared_sb, out)
     text = out.getvalue()
     assert "Statistical postings: 6 posted" in text
-    assert "Rerun the same day: Statistical postings: 6 already posted (0 new)" in text
+    assert "Rerun the same day (0 new): Statistical postings: 6 already posted" in text
     assert "KPIs against the books" in text and "revenue_per_active_donor" in text
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from intacct_sync import kpi, sandbox
-from intacct_sync.errors import IncompleteWriteError, ValidationError
+from intacct_sync.errors import IncompleteWriteError, InputError, ValidationError
 from intacct_sync.intacct.models import JournalEntry, JournalLine
 from intacct_sync.posting import engine
 from intacct_sync.state import SQLiteStateStore
@@ -383,3 +383,66 @@ def test_holdings_drift_is_not_done_and_the_next_post_corrects_it(sb: sandbox.Sa
     row = report.to_frame().iloc[0]
     assert (row["status"], row["tr_type"], row["amount"], row["held"]) == ("posted", -1, 5, 35)
     assert report.done and kpi.check_holdings(ia, day_totals, accounts=ACCOUNTS).done
+
+
+def test_a_preflight_breach_halts_the_kpi_post_by_default(sb: sandbox.Sandbox) -> None:
+    # Issue 14: the workflow's invalid-record policy is the preflight's; posting to the books
+    # halts by default: nothing is sent, the breaching KPI named by its key and the rule.
+    ia = sb.intacct_client()
+    state = SQLiteStateStore(":memory:")
+    accounts = {"donors": "9000", "active_donors": "NOPE"}
+    chg = kpi.changes(totals({"donors": [3], "active_donors": [2]}))
+    report = kpi.post_changes(ia, chg, state=state, accounts=accounts)
+    rows = report.to_frame().set_index("kpi")
+    assert rows.loc["active_donors", "status"] == "skipped"
+    assert rows.loc["donors", "status"] == "held"
+    errors = str(rows.loc["active_donors", "errors"])
+    assert "ACCOUNTNO 'NOPE'" in errors and "(unknown_account)" in errors
+    assert rows.loc["active_donors", "key"] == f"kpi|active_donors|{DAY.isoformat()}"
+    assert ours(sb) == {} and report.failed == 2 and not report.done
+    # skip: only the breaching KPI is refused.
+    skipped = kpi.post_changes(ia, chg, state=state, accounts=accounts, on_invalid="skip")
+    statuses = dict(zip(skipped.to_frame()["kpi"], skipped.to_frame()["status"], strict=True))
+    assert statuses == {"donors": "posted", "active_donors": "skipped"}
+    assert ours(sb) == {f"kpi|donors|{DAY.isoformat()}": 1}
+    with pytest.raises(InputError):
+        kpi.post_changes(ia, chg, state=state, on_invalid="ignore")  # type: ignore[arg-type]
+
+
+def test_kpi_reports_name_the_company_and_entity(sb: sandbox.Sandbox) -> None:
+    chg = kpi.changes(totals({"donors": [3]}))
+    with sb.intacct_client() as top, sb.intacct_client(entity_id="NORTH") as north:
+        at_top = kpi.post_changes(top, chg, state=SQLiteStateStore(":memory:"), dry_run=True)
+        posted = kpi.post_changes(north, chg, state=SQLiteStateStore(":memory:"), accounts=ACCOUNTS)
+        holdings = kpi.check_holdings(north, {"donors": Decimal(3)}, accounts=ACCOUNTS)
+    assert at_top.summary().endswith("; company DEMO-NONPROFIT, top level")
+    assert at_top.to_dict()["company"] == "DEMO-NONPROFIT" and at_top.to_dict()["entity"] is None
+    assert posted.summary().endswith("; company DEMO-NONPROFIT, entity NORTH")
+    assert posted.to_dict()["entity"] == "NORTH" and posted.to_dict()["rows"][0]["kpi"] == "donors"
+    assert holdings.summary().endswith("; company DEMO-NONPROFIT, entity NORTH")
+    assert holdings.to_dict()["ok"] is True and holdings.to_dict()["entity"] == "NORTH"
+
+
+def test_cli_kpi_post_names_the_company_and_entity(tmp_path: Any) -> None:
+    import argparse
+    import io
+    import json
+
+    from intacct_sync.cli import kpi as cli_kpi
+
+    root = argparse.ArgumentParser(prog="intacct-sync")
+    cli_kpi.add_commands(root.add_subparsers(dest="command", required=True))
+    base = ["kpi", "post", "--sandbox", "--state", str(tmp_path / "s.sqlite3")]
+    for extra in (["--format", "json"], []):
+        args = root.parse_args([*base, "--date", "2026-03-02", *extra])
+        out = io.StringIO()
+        assert args.run(args, out) == 0
+        if extra:
+            document = json.loads(out.getvalue())
+            assert (document["company"], document["entity"]) == (NP, None)
+            assert document["posting"]["summary"].endswith(f"; company {NP}, top level")
+            assert document["holdings"]["summary"].endswith(f"; company {NP}, top level")
+        else:
+            assert f"; company {NP}, top level" in out.getvalue()
+    assert root.parse_args([*base, "--on-invalid", "skip"]).on_invalid == "skip"
+    assert root.parse_args(base).on_invalid == "halt"

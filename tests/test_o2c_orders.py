@@ -16,7 +16,7 @@ import pytest
 from intacct_sync import sandbox, sync
 from intacct_sync._http.retry import NO_RETRY
 from intacct_sync.cli import o2c as cli_o2c
-from intacct_sync.errors import IncompleteWriteError
+from intacct_sync.errors import IncompleteWriteError, InputError
 from intacct_sync.posting import engine
 from intacct_sync.state import SQLiteStateStore
 
@@ -224,3 +224,96 @@ def test_example_baseline_match_runs(capsys: pytest.CaptureFixture[str]) -> None
     assert baseline_match.main(["--sandbox", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "For a person to decide" in out and "nothing written" in out
+
+
+def _deactivate_customer_of_one_order(sb: sandbox.Sandbox, state: SQLiteStateStore) -> str:
+    """Close the Intacct customer of one ready opportunity; returns that customer id."""
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        customer = str(sync.plan_orders(sf, ia, state).ready[0].customer_id)
+        record = next(r for r in sb.intacct.records(CO, "CUSTOMER") if r["CUSTOMERID"] == customer)
+        done = ia.update("CUSTOMER", [{"RECORDNO": record["RECORDNO"], "STATUS": "inactive"}])
+    assert done["done"].all()
+    return customer
+
+
+def test_orders_halt_on_an_order_intacct_would_refuse_when_on_invalid_is_halt(
+    sb: sandbox.Sandbox,
+) -> None:
+    # Issue 14: the order run's invalid-record policy. halt: no order is sent while one is
+    # blocked (Intacct would refuse it: its customer is inactive) or rejected.
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    customer = _deactivate_customer_of_one_order(sb, state)
+    config = sync.OrdersConfig(on_invalid="halt")
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        report = sync.apply_orders(sync.plan_orders(sf, ia, state, config), ia, sf, state)
+    assert sb.intacct.count(CO, "SODOCUMENT") == 6  # nothing sent
+    assert report.halted and report.summary().startswith(
+        "Sales orders applied (Sales Order): HALTED: nothing sent; "
+    )
+    blocked = [r for r in report.rows if r.status == "skipped" and "inactive" in r.reason]
+    assert blocked and all(f"customer {customer} is inactive" in r.reason for r in blocked)
+    held = [r for r in report.rows if r.status == "held"]
+    assert held and report.count("posted") == 0
+    # Each held order names the ones that stopped the run, by opportunity id and reason.
+    assert all(blocked[0].opportunity_id in r.reason for r in held)
+    assert all(f"customer {customer} is inactive" in r.reason for r in held)
+    assert report.to_dict()["halted"] is True and report.to_dict()["counts"]["held"] == len(held)
+    # The CLI's exit code: a held order needs attention.
+    run = sync.OrderToCashRun(
+        masters=sync.MastersPlan(config=sync.MastersConfig(), changes=()),
+        orders=None,
+        invoices=None,
+        dry_run=False,
+        orders_report=report,
+    )
+    assert cli_o2c.needs_attention(run)
+
+
+def test_orders_skip_only_the_order_intacct_would_refuse_by_default(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    _masters(sb, state)
+    customer = _deactivate_customer_of_one_order(sb, state)
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        plan = sync.plan_orders(sf, ia, state)
+        report = sync.apply_orders(plan, ia, sf, state)
+    refused = {r.opportunity_id for r in plan.rows if r.status in ("rejected", "blocked")}
+    assert {r.opportunity_id for r in report.rows if r.status == "skipped"} == refused
+    assert any(f"customer {customer} is inactive" in r.reason for r in report.rows)
+    posted = report.count("posted")
+    assert posted == len(plan.ready) and sb.intacct.count(CO, "SODOCUMENT") == 6 + posted
+    assert not report.halted and report.count("held") == 0
+    with pytest.raises(InputError):
+        sync.OrdersConfig(on_invalid="ignore")  # type: ignore[arg-type]
+
+
+def test_every_o2c_report_names_the_company_and_entity(sb: sandbox.Sandbox) -> None:
+    state = SQLiteStateStore(":memory:")
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices") as ia:
+        run = sync.sync_order_to_cash(sf, ia, state)
+        reconciled = sync.reconcile(sf, ia, state)
+    where = f"; company {CO}, top level"
+    reports = [run, run.masters_report, run.orders_report, run.invoices_report, reconciled]
+    for report in reports:
+        assert report is not None
+        assert report.summary().endswith(where), report.summary()
+        document = report.to_dict()
+        assert (document["company"], document["entity"]) == (CO, None)
+        json.dumps(document, default=str)  # one JSON document
+    assert run.orders is not None and run.orders.summary().endswith(where)
+    with sb.salesforce_client() as sf, sb.intacct_client("itservices", entity_id="REMOTE") as east:
+        plan = sync.plan_orders(sf, east, SQLiteStateStore(":memory:"))
+    assert plan.summary().endswith(f"; company {CO}, entity REMOTE")
+
+
+def test_cli_sync_and_reconcile_json_name_the_company_and_entity(tmp_path: object) -> None:
+    parser = argparse.ArgumentParser()
+    cli_o2c.add_commands(parser.add_subparsers(dest="command"))
+    state = str(tmp_path) + "/state.sqlite3"
+    for argv in (["o2c", "sync", "--sandbox"], ["o2c", "reconcile", "--sandbox"]):
+        args = parser.parse_args([*argv, "--format", "json", "--state", state])
+        out = io.StringIO()
+        args.run(args, out)
+        document = json.loads(out.getvalue())
+        assert (document["company"], document["entity"]) == (CO, None)
+        assert document["summary"].endswith(f"; company {CO}, top level")

@@ -860,9 +860,7 @@ def test_stats_and_bulk_seed(gw: IntacctGateway) -> None:
     assert after.functions["readByQuery"] == before.functions.get("readByQuery", 0) + 1
     assert after.writes_committed == before.writes_committed + 1
     entries = gw.count(NP, "GLENTRY")
-    started = time.perf_counter()
     batches = gw.seed_gl_entries(NP, 20_001)
-    assert time.perf_counter() - started < 5
     assert batches == 2000 and gw.count(NP, "GLENTRY") == entries + 20_001
     data = ok_data(
         one(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -225,9 +224,8 @@ def test_seed_is_deterministic() -> None:
 
 def test_100k_opportunities_paged_over_http() -> None:
     api = SalesforceApi()
-    started = time.perf_counter()
+    # Speed is a benchmark figure (benchmarks/salesforce.py), never a timed assertion.
     api.seed_bulk("Opportunity", 100_000)
-    assert time.perf_counter() - started < 10
     server = LoopbackServer(api).start()
     api.base_url = server.url
     transport = RequestsTransport()
@@ -236,7 +234,6 @@ def test_100k_opportunities_paged_over_http() -> None:
         soql = "SELECT Id, Name, Amount, Account.Name, Owner.Name FROM Opportunity"
         url: str | None = f"{server.url}{V}/query?q={quote(soql)}"
         total = pages = 0
-        started = time.perf_counter()
         while url:
             resp = transport.send(
                 HttpRequest(method="GET", url=url, headers=headers), timeout=Timeout()
@@ -245,9 +242,7 @@ def test_100k_opportunities_paged_over_http() -> None:
             total += len(body["records"])
             pages += 1
             url = server.url + body["nextRecordsUrl"] if not body["done"] else None
-        elapsed = time.perf_counter() - started
         assert total == 100_040 and pages == 51
-        assert elapsed < 15
         assert body["records"][-1]["Owner"]["Name"]
     finally:
         transport.close()

@@ -62,6 +62,9 @@ class ClientBase:
         An unanswered write comes back with status ``unknown`` instead. The posting engine
         uses this so that exactly-once rests on a look in the books, not on how long the
         server remembers a control id (which Sage does not document).
+
+        Yields:
+            Nothing; the block runs with writes never resent (the setting is restored on exit).
         """
         previous = getattr(self._no_resends, "active", False)
         self._no_resends.active = True

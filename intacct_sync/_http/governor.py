@@ -69,7 +69,15 @@ class SharedSlots(Protocol):
     name: str
 
     def try_acquire(self, key: str, slot: int) -> Callable[[], None] | None:
-        """Take slot ``slot`` of ``key`` if no other holder has it; returns its release."""
+        """Take slot ``slot`` of ``key`` if no other holder has it; returns its release.
+
+        Args:
+            key: the company the slots count for.
+            slot: the slot number (0 .. limit - 1).
+
+        Returns:
+            A callable that releases the slot, or None when another holder has it.
+        """
         ...
 
 

@@ -41,7 +41,16 @@ class RetryPolicy:
     jitter: bool = True
 
     def delay(self, attempt: int, retry_after: float | None, rand: Callable[[], float]) -> float:
-        """Seconds to wait before repeat number ``attempt`` (1-based)."""
+        """Seconds to wait before repeat number ``attempt`` (1-based).
+
+        Args:
+            attempt: the repeat about to be made, from 1.
+            retry_after: the server's ``Retry-After`` seconds, if it sent one.
+            rand: a source of uniform numbers in [0, 1) for the jitter.
+
+        Returns:
+            The seconds to wait (before jitter is applied by the caller).
+        """
         backoff = min(self.max_delay, self.initial_delay * (2 ** (attempt - 1)))
         if self.jitter:
             backoff *= rand()

@@ -120,7 +120,14 @@ class HttpResponse:
     elapsed: float = 0.0
 
     def header(self, name: str) -> str | None:
-        """Header value by case-insensitive name."""
+        """Header value by case-insensitive name.
+
+        Args:
+            name: the header name, in any case.
+
+        Returns:
+            The header's value, or None when the response has no such header.
+        """
         lowered = name.lower()
         for key, value in self.headers.items():
             if key.lower() == lowered:
@@ -132,7 +139,15 @@ class Transport(Protocol):
     """Sends requests. Implement it to put intacct_sync on another HTTP stack or a fake."""
 
     def send(self, request: HttpRequest, *, timeout: Timeout) -> HttpResponse:
-        """Send ``request`` and return the answer; raise ``TransportError`` on network failure."""
+        """Send ``request`` and return the answer; raise ``TransportError`` on network failure.
+
+        Args:
+            request: the request to send.
+            timeout: connect and read timeouts.
+
+        Returns:
+            The server's answer, whatever its HTTP status.
+        """
         ...
 
     def close(self) -> None:

@@ -155,6 +155,15 @@ def tag_label(side: str, attribute: str, value: str, name: str | None = None) ->
     'CR Account: 4000 Contributions - Individuals'
     >>> tag_label("DR", "location", "HQ")
     'DR Location: HQ'
+
+    Args:
+        side: ``CR`` or ``DR``.
+        attribute: the attribute the tag sets (``account``, ``location``...).
+        value: the Intacct id of the value.
+        name: the value's name, shown after the id; None for none.
+
+    Returns:
+        The tag's label, as users see it in the CRM.
     """
     word = _WORDS[_attribute(attribute)]
     text = f"{side.upper()} {word}: {value}"
@@ -168,6 +177,12 @@ def parse_tag(label: str) -> tuple[Side, Attribute, str] | None:
     ('CR', 'account', '4000')
     >>> parse_tag("Newsletter Signup") is None
     True
+
+    Args:
+        label: a tag label as the CRM holds it.
+
+    Returns:
+        ``(side, attribute, Intacct id)`` for a CR/DR tag, or None for any other tag.
     """
     match = _TAG_RE.match(label)
     if match is None:
@@ -231,17 +246,35 @@ class TagSettings:
     custom_dimension: CustomDimension = attrs.field(factory=CustomDimension)
 
     def mode(self, attribute: str) -> Mode:
-        """The mode of ``attribute`` (``account`` ... ``custom``)."""
+        """The mode of ``attribute`` (``account`` ... ``custom``).
+
+        Args:
+            attribute: ``account``, ``location``, ``department``, ``class`` or ``custom``.
+
+        Returns:
+            ``require``, ``available`` or ``exclude``.
+        """
         name = _attribute(attribute)
         value: Mode = getattr(self, "class_" if name == "class" else name)
         return value
 
     def used(self) -> tuple[Attribute, ...]:
-        """The attributes that are not excluded, in order."""
+        """The attributes that are not excluded, in order.
+
+        Returns:
+            The attributes whose mode is not ``exclude``, in catalog order.
+        """
         return tuple(a for a in ATTRIBUTES if self.mode(a) != "exclude")
 
     def category(self, attribute: str) -> str:
-        """The catalog category of ``attribute``."""
+        """The catalog category of ``attribute``.
+
+        Args:
+            attribute: ``account``, ``location``, ``department``, ``class`` or ``custom``.
+
+        Returns:
+            The category name the catalog files the attribute's tags under.
+        """
         name = _attribute(attribute)
         if name == "custom":
             return f"[Sage Intacct] {self.custom_dimension.label}"
@@ -319,6 +352,10 @@ def catalog_from_values(
 
     >>> catalog_from_values({"account": [("4000", "Contributions")]})["tag"].tolist()
     ['CR Account: 4000 Contributions', 'DR Account: 4000 Contributions']
+
+    Returns:
+        The tag catalog: one CR and one DR row per active value, in the columns
+        :func:`build_catalog` returns.
     """
     settings = settings or TagSettings()
     rows: list[dict[str, Any]] = []
@@ -372,6 +409,13 @@ def catalog_records(catalog: pd.DataFrame) -> list[dict[str, Any]]:
 
     ``Name`` is the tag label cut to the field's 80 characters (the key, not the name, is the
     record's identity).
+
+    Args:
+        catalog: a catalog frame (:func:`build_catalog`, :func:`catalog_from_values`).
+
+    Returns:
+        One ``Intacct_Tag__c`` record (a dict of field values) per catalog row, ready to upsert by
+        ``Tag_Key__c``.
     """
     return [
         {
@@ -399,15 +443,31 @@ class CatalogWriteReport(Report):
     outcomes: pd.DataFrame
 
     def count(self, change: str) -> int:
-        """How many tags had ``change``."""
+        """How many tags had ``change``.
+
+        Args:
+            change: a value of the ``change`` column (``created``, ``updated``, ``retired`` or
+                ``failed``).
+
+        Returns:
+            The number of tags with that change.
+        """
         return int((self.outcomes["change"] == change).sum())
 
     def to_frame(self) -> pd.DataFrame:
-        """Rows that were not plain updates of an unchanged tag."""
+        """Rows that were not plain updates of an unchanged tag.
+
+        Returns:
+            A DataFrame of the tags created, deactivated or changed (one row per tag).
+        """
         return self.outcomes[self.outcomes["change"] != "updated"].reset_index(drop=True)
 
     def summary(self) -> str:
-        """Counts per change."""
+        """Counts per change.
+
+        Returns:
+            One line of counts per change, for a person.
+        """
         return (
             f"catalog written to {TAG_OBJECT}: {self.count('created')} created, "
             f"{self.count('updated')} updated, {self.count('retired')} retired, "
@@ -421,6 +481,10 @@ def write_catalog(sf: SalesforceClient, catalog: pd.DataFrame) -> CatalogWriteRe
     Tags are upserted by ``Tag_Key__c`` (``account:CR:4000``), so rerunning creates no
     duplicates; an active tag whose key is not in ``catalog`` gets ``Active__c = false`` (never
     deleted: actions may still carry it).
+
+    Args:
+        sf: the Salesforce client.
+        catalog: the catalog to write (:func:`build_catalog`).
 
     Returns:
         A :class:`CatalogWriteReport`.
@@ -794,11 +858,19 @@ class ValidationReport(Report):
         return self.issues.empty
 
     def to_frame(self) -> pd.DataFrame:
-        """The issues."""
+        """The issues.
+
+        Returns:
+            A DataFrame with one row per issue found (empty when every action is valid).
+        """
         return self.issues
 
     def summary(self) -> str:
-        """Counts of checked, valid, invalid and excluded actions."""
+        """Counts of checked, valid, invalid and excluded actions.
+
+        Returns:
+            One line of counts, for a person.
+        """
         return (
             f"{plural(self.checked, 'action')} checked: {len(self.valid):,} valid, "
             f"{len(self.invalid_ids):,} invalid ({plural(len(self.issues), 'issue')}), "

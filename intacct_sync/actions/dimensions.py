@@ -56,6 +56,13 @@ class CustomDimension:
         """The company's user-defined dimension ``name`` (its integration name), or its only
         one, as ``getDimensions`` lists it (label = its ``termLabel``).
 
+        Args:
+            ia: the Intacct client.
+            name: the dimension's integration name, or None for the company's only one.
+
+        Returns:
+            The dimension, with its label as ``getDimensions`` gives it.
+
         Raises:
             InputError: no such user-defined dimension, or several and no ``name``.
         """
@@ -93,6 +100,13 @@ def resolve_udd_values(
     people write the value's name (``GLDIMFUND`` = ``SCHOLARSHIP``) in files. Values that are
     all digits are taken as ids already. Each UDD named is read once (``query`` on ``id``,
     ``name``); nothing is read when every value is an id.
+
+    Args:
+        ia: the Intacct client (the UDD's values are read once).
+        entries: the journal entries.
+
+    Returns:
+        New entries (the inputs are not changed) whose user-defined dimension values are ids.
 
     Raises:
         InputError: a name the dimension does not have (naming the entry, field and value).

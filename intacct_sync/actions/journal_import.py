@@ -13,10 +13,11 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import attrs
 import pandas as pd
@@ -37,11 +38,13 @@ from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import JournalEntry, JournalLine
 from intacct_sync.posting.identity import nfc
 from intacct_sync.posting.preflight import PostingRules, PreflightReport, preflight
-from intacct_sync.reports import Report
+from intacct_sync.reports import Report, Scope
 from intacct_sync.state import StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "IMPORT_COLUMNS",
+    "ImportReport",
     "JournalImport",
     "post_journal_lines",
     "preflight_journal_lines",
@@ -101,11 +104,20 @@ class JournalImport(Report):
         return self.issues.empty
 
     def to_frame(self) -> pd.DataFrame:
-        """The issues."""
+        """The issues.
+
+        Returns:
+            A DataFrame with one row per issue (CSV line, entry, field, value, message); empty when
+            every row is good.
+        """
         return self.issues
 
     def summary(self) -> str:
-        """Counts of lines, entries and issues."""
+        """Counts of lines, entries and issues.
+
+        Returns:
+            One line of counts, for a person.
+        """
         return (
             f"{self.lines:,} line(s): {len(self.plan.entries):,} valid entr"
             f"{'y' if len(self.plan.entries) == 1 else 'ies'}, "
@@ -356,8 +368,13 @@ def preflight_journal_lines(ia: IntacctClient, imported: JournalImport) -> Prefl
 
     Reads the company's rules for the accounts and dimension values the entries use (a handful
     of requests) and checks every line locally: the same preflight the posting engine runs
-    before a real import sends anything. Each breach's ``entry`` is the file's entry id, and
-    ``csv_lines`` its line numbers in the file (header = 1).
+    before a real import sends anything. Each breach's ``entry`` is the file's entry id,
+    ``csv_line`` the breaching line's number in the file (header = 1; empty for an entry-level
+    rule such as a closed period) and ``csv_lines`` all of the entry's.
+
+    Args:
+        ia: the Intacct client whose rules are checked.
+        imported: what :func:`read_journal_lines` returned.
 
     Returns:
         A :class:`~intacct_sync.posting.preflight.PreflightReport`; ``.ok`` when nothing would
@@ -371,7 +388,47 @@ def preflight_journal_lines(ia: IntacctClient, imported: JournalImport) -> Prefl
     breaches["entry"] = pd.array(ids, dtype="string")
     lines = [", ".join(map(str, imported.entry_lines.get(i, ()))) for i in ids]
     breaches.insert(1, "csv_lines", pd.Series(lines, index=breaches.index, dtype="string"))
+    exact: list[int | None] = []
+    for entry_id, n in zip(ids, breaches["line"].tolist(), strict=True):
+        in_file = imported.entry_lines.get(entry_id, ())
+        exact.append(in_file[int(n) - 1] if not pd.isna(n) and 0 < int(n) <= len(in_file) else None)
+    breaches.insert(1, "csv_line", pd.Series(exact, index=breaches.index, dtype="Int64"))
     return attrs.evolve(report, breaches=breaches)
+
+
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ImportReport(PostReport):
+    """What :func:`post_journal_lines` did: a :class:`PostReport` that names where it posted.
+
+    Refusals (``failed``, ``skipped``) lead with the entry id and its lines in the CSV file.
+
+    Attributes:
+        scope: the Intacct company and entity the entries were posted in.
+    """
+
+    scope: Scope = attrs.field(factory=Scope)
+
+    def summary(self) -> str:
+        """Counts per status, and the company and entity posted in.
+
+        Returns:
+            One line: counts per status, and where the entries were posted.
+        """
+        return self.scope.after(super().summary())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, counts, every entry's row.
+
+        Returns:
+            A dict that ``json.dumps`` can write (decimals and dates as text).
+        """
+        counts = self.outcomes["status"].value_counts().to_dict() if len(self.outcomes) else {}
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "counts": {str(k): int(v) for k, v in sorted(counts.items())},
+            "entries": frames.frame_to_records(self.outcomes),
+        }
 
 
 def post_journal_lines(
@@ -381,22 +438,36 @@ def post_journal_lines(
     *,
     skip_invalid: bool = False,
     progress: bool = False,
-) -> PostReport:
+    correct_drift: bool = False,
+) -> ImportReport:
     """Post the entries read by :func:`read_journal_lines`, each once ever.
+
+    The posting engine's preflight checks every entry against the company's own rules first
+    (:mod:`intacct_sync.posting.preflight`); ``skip_invalid`` is the policy for what it finds,
+    as for bad rows: without it one entry Intacct would refuse means nothing is sent (that
+    entry ``skipped``, naming its CSV line, field, value and rule; the others ``held``).
 
     Args:
         ia: the Intacct client.
         imported: what :func:`read_journal_lines` returned.
         state: the state store holding the ledger (workflow ``journal_import``).
-        skip_invalid: post the valid entries even when some rows are bad (the entries with a
-            bad row are never posted in part).
+        skip_invalid: post the valid entries even when some rows are bad or some entries would
+            be refused by Intacct (the entries with a bad row are never posted in part).
         progress: show a progress bar.
+        correct_drift: reverse and repost an entry the books hold with other figures (a
+            corrected file imported again) instead of reporting ``drift``; see :func:`post`.
+
+    Returns:
+        An :class:`ImportReport`.
 
     Raises:
         ValidationError: some rows are bad and ``skip_invalid`` is False; nothing was posted
             (``.report`` is the :class:`JournalImport`).
         IncompleteWriteError: as for :func:`post`.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     if not imported.ok and not skip_invalid:
         raise ValidationError(
             f"{len(imported.issues)} problem(s) in the file; nothing was posted: "
@@ -405,19 +476,28 @@ def post_journal_lines(
         )
     # GLDIM<name> takes the UDD value's id; files name the value (reference §13.5).
     plan = attrs.evolve(imported.plan, entries=resolve_udd_values(ia, imported.plan.entries))
+    scope = Scope.of(ia)
+    on_breach: Literal["skip", "halt"] = "skip" if skip_invalid else "halt"
     try:
-        report = post(ia, plan, state, progress=progress)
+        report = post(
+            ia, plan, state, progress=progress, on_breach=on_breach, correct_drift=correct_drift
+        )
     except IncompleteWriteError as exc:
         if isinstance(exc.report, PostReport):
-            exc.report = _located(exc.report, imported)
+            exc.report = _located(exc.report, imported, scope)
             exc.outcomes = exc.report.outcomes
         raise
-    return _located(report, imported)
+    return _located(report, imported, scope)
 
 
-def _located(report: PostReport, imported: JournalImport) -> PostReport:
-    """``report`` with each refusal's text led by the entry id and its lines in the file, so a
-    user finds it in the CSV (Intacct's own text speaks of its lines within one entry).
+# The preflight names a breach's line within its entry ("line 2 LOCATION 'MARS': ...").
+_ENTRY_LINE = re.compile(r"\bline (\d+) ")
+
+
+def _located(report: PostReport, imported: JournalImport, scope: Scope) -> ImportReport:
+    """``report`` with each refusal's text led by the entry id and its lines in the file, and
+    each line of an entry named by its line in the file, so a user finds it in the CSV
+    (Intacct's own text and the preflight speak of lines within one entry).
     """
     frame = report.outcomes.copy()
     for i, (source_id, status, errors) in enumerate(
@@ -428,5 +508,11 @@ def _located(report: PostReport, imported: JournalImport) -> PostReport:
         entry = str(source_id).partition(":")[2]
         lines = imported.entry_lines.get(entry, ())
         where = f"CSV line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}"
-        frame.loc[i, "errors"] = f"entry {entry} ({where}): {errors}"
-    return attrs.evolve(report, outcomes=frame)
+
+        def in_file(match: re.Match[str], lines: tuple[int, ...] = lines) -> str:
+            n = int(match.group(1))
+            return f"CSV line {lines[n - 1]} " if 0 < n <= len(lines) else match.group(0)
+
+        text = _ENTRY_LINE.sub(in_file, str(errors)) if status == "skipped" else str(errors)
+        frame.loc[i, "errors"] = f"entry {entry} ({where}): {text}"
+    return ImportReport(outcomes=frame, scope=scope)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -35,11 +35,13 @@ from intacct_sync.errors import IncompleteWriteError, InputError, ValidationErro
 from intacct_sync.intacct import create_control_id
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import JournalEntry, JournalLine
+from intacct_sync.posting import corrections
 from intacct_sync.posting import engine as posting_engine
 from intacct_sync.posting.engine import Posting
 from intacct_sync.posting.identity import entry_total
 from intacct_sync.reports import Report, plural
 from intacct_sync.state import StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "ACTIONS_WORKFLOW",
@@ -55,6 +57,7 @@ __all__ = [
     "describe_action",
     "entry_control_id",
     "from_actions",
+    "plan_corrections",
     "post",
 ]
 
@@ -120,6 +123,8 @@ _POST_COLUMNS: Mapping[str, frames.Kind] = {
     "content_hash": "text",
     "posted_hash": "text",
     "action": "text",
+    "reversed_RECORDNO": "text",
+    "reversal_RECORDNO": "text",
 }
 
 
@@ -127,6 +132,12 @@ def entry_control_id(entry: JournalEntry) -> str:
     """The function control id :meth:`IntacctClient.create` sends ``entry`` under.
 
     It derives from ``entry.key`` alone, so the same action always gets the same id.
+
+    Args:
+        entry: the journal entry (its ``key`` decides).
+
+    Returns:
+        The control id (the same for the same entry key, on every run).
     """
     # The client owns the derivation; post() also checks the outcome's control id against it.
     return create_control_id(entry)
@@ -173,6 +184,15 @@ def describe_action(
     >>> d = describe_action("Donation from Ann Lee", "Ann Lee", "https://x.example/a/1", limit=40)
     >>> d.text, d.cut
     ('Donation from... - https://x.example/a/1', ' Ann Lee - Ann Lee')
+
+    Args:
+        summary: the action's summary.
+        constituent: the constituent's name.
+        url: the action's URL.
+        limit: the longest description allowed.
+
+    Returns:
+        The description, and whether it had to be cut to fit ``limit``.
     """
     if limit < len(_ELLIPSIS) + 1:
         raise InputError("description_limit is too small", field="description_limit", value=limit)
@@ -221,7 +241,11 @@ class JournalPlan(Report):
     workflow: str = ACTIONS_WORKFLOW
 
     def entries_frame(self) -> pd.DataFrame:
-        """One row per entry: journal, date, reference, title, amount, control id."""
+        """One row per entry: journal, date, reference, title, amount, control id.
+
+        Returns:
+            A DataFrame with one row per planned entry.
+        """
         cut = set(self.truncations["source_id"].tolist())
         rows = [
             {
@@ -243,7 +267,11 @@ class JournalPlan(Report):
         return frames.frame_from_records(rows, _ENTRY_COLUMNS)
 
     def lines_frame(self) -> pd.DataFrame:
-        """One row per line: account, side, amount, dimensions, memo."""
+        """One row per line: account, side, amount, dimensions, memo.
+
+        Returns:
+            A DataFrame with one row per planned line, amounts exact.
+        """
         rows = []
         for sid, entry in zip(self.source_ids, self.entries, strict=True):
             for number, line in enumerate(entry.lines, start=1):
@@ -264,11 +292,19 @@ class JournalPlan(Report):
         return frames.frame_from_records(rows, _LINE_COLUMNS)
 
     def to_frame(self) -> pd.DataFrame:
-        """The entries (see :meth:`entries_frame`)."""
+        """The entries (see :meth:`entries_frame`).
+
+        Returns:
+            The entries frame (:meth:`entries_frame`).
+        """
         return self.entries_frame()
 
     def summary(self) -> str:
-        """How many entries, for how much, and how many descriptions were cut."""
+        """How many entries, for how much, and how many descriptions were cut.
+
+        Returns:
+            One line, for a person.
+        """
         total = sum(
             (line.amount for e in self.entries for line in e.lines if line.tr_type == 1),
             Decimal(0),
@@ -452,22 +488,40 @@ class PostReport(Report):
         outcomes: ``source_id``, ``REFERENCENO``, ``control_id``, ``status`` (the posting
             engine's vocabulary, :mod:`intacct_sync.posting.status`: ``posted`` by this run or
             found in the books, ``already_posted``, ``failed``, ``pending``, ``skipped``,
-            ``held``, ``drift``), ``RECORDNO``, ``errors``; then ``amount``, and for ``drift``
-            rows ``posted_amount``, ``content_hash``, ``posted_hash`` and the ``action`` to take.
+            ``held``, ``drift``, ``corrected``), ``RECORDNO``, ``errors``; then ``amount``, and
+            for ``drift`` rows ``posted_amount``, ``content_hash``, ``posted_hash`` and the
+            ``action`` to take; for ``corrected`` rows (``correct_drift``) ``RECORDNO`` is the
+            repost's, ``posted_amount`` what was reversed, ``reversed_RECORDNO`` the entry
+            reversed and ``reversal_RECORDNO`` the reversal's own.
     """
 
     outcomes: pd.DataFrame
 
     def count(self, status: str) -> int:
-        """Entries with ``status``."""
+        """Entries with ``status``.
+
+        Args:
+            status: an outcome status (``posted``, ``already_posted``, ``failed``...).
+
+        Returns:
+            The number of entries with that status.
+        """
         return int((self.outcomes["status"] == status).sum())
 
     def to_frame(self) -> pd.DataFrame:
-        """The outcomes."""
+        """The outcomes.
+
+        Returns:
+            The outcome frame: one row per entry, in the outcome contract's columns.
+        """
         return self.outcomes
 
     def summary(self) -> str:
-        """Counts per status."""
+        """Counts per status.
+
+        Returns:
+            One line of counts per status, for a person.
+        """
         text = (
             f"{self.count('posted'):,} posted, {self.count('already_posted'):,} already posted, "
             f"{self.count('failed'):,} failed, {self.count('pending'):,} pending"
@@ -475,6 +529,18 @@ class PostReport(Report):
         for status in ("drift", "held", "skipped"):
             if self.count(status):
                 text += f", {self.count(status):,} {status}"
+        corrected = self.outcomes[self.outcomes["status"] == "corrected"]
+        if len(corrected):
+            text += "; " + corrections.corrections_text(
+                list(
+                    zip(
+                        corrected["reversed_RECORDNO"].tolist(),
+                        corrected["posted_amount"].tolist(),
+                        corrected["amount"].tolist(),
+                        strict=True,
+                    )
+                )
+            )
         return text
 
 
@@ -508,6 +574,8 @@ def _post_entries(
     items: Sequence[tuple[str, JournalEntry]],
     *,
     progress: bool = False,
+    on_breach: OnInvalid = "skip",
+    correct_drift: bool = False,
 ) -> PostReport:
     # An entry that cannot be written as XML would make the client refuse its whole batch (and
     # the run) at send time, naming only a batch position: refuse it here, by its key, and post
@@ -528,11 +596,16 @@ def _post_entries(
             "amount": entry_total(entry),
             "action": "fix the value in the source and run again",
         }
-    postings = [
-        Posting(key=source_id, record=entry, reference=str(entry.reference_no or source_id))
-        for source_id, entry in sendable
-    ]
-    result = posting_engine.post(ia, state, workflow, postings, progress=progress)
+    postings = _postings(sendable)
+    result = posting_engine.post(
+        ia,
+        state,
+        workflow,
+        postings,
+        progress=progress,
+        on_breach=on_breach,
+        correct_drift=correct_drift,
+    )
     outcomes = iter(result.outcomes)
     rows = []
     for position in range(len(items)):
@@ -553,6 +626,8 @@ def _post_entries(
                 "content_hash": o.content_hash,
                 "posted_hash": o.posted_hash,
                 "action": o.action,
+                "reversed_RECORDNO": o.reversed_record_no,
+                "reversal_RECORDNO": o.reversal_record_no,
             }
         )
     report = PostReport(outcomes=frames.frame_from_records(rows, _POST_COLUMNS))
@@ -567,12 +642,40 @@ def _post_entries(
     return report
 
 
+def plan_corrections(
+    ia: IntacctClient, plan: JournalPlan, state: StateStore
+) -> tuple[corrections.PlannedCorrection, ...]:
+    """The correcting entries :func:`post` with ``correct_drift=True`` would make for ``plan``:
+    read-only (the ledger and the books are read; nothing is written or sent), for dry runs.
+
+    Args:
+        ia: the Intacct client (the books are read).
+        plan: from :func:`from_actions`.
+        state: the state store holding the ledger.
+
+    Returns:
+        The planned corrections, one per entry whose booked figures drifted (empty when none did).
+    """
+    return corrections.corrections_planned(
+        ia, state, plan.workflow, _postings(zip(plan.source_ids, plan.entries, strict=True))
+    )
+
+
+def _postings(items: Iterable[tuple[str, JournalEntry]]) -> list[Posting]:
+    return [
+        Posting(key=source_id, record=entry, reference=str(entry.reference_no or source_id))
+        for source_id, entry in items
+    ]
+
+
 def post(
     ia: IntacctClient,
     plan: JournalPlan,
     state: StateStore,
     *,
     progress: bool = False,
+    on_breach: OnInvalid = "skip",
+    correct_drift: bool = False,
 ) -> PostReport:
     """Post a plan's entries once each, through the posting engine (:mod:`intacct_sync.posting`).
 
@@ -586,6 +689,12 @@ def post(
         plan: from :func:`from_actions` (or :func:`read_journal_lines`' ``plan``).
         state: the state store holding the ledger.
         progress: show a progress bar.
+        on_breach: what an entry the preflight finds Intacct would refuse does to the run:
+            ``skip`` (only it is refused) or ``halt`` (nothing is sent; the others are
+            ``held``); the workflow's own invalid-record policy.
+        correct_drift: correct entries in ``drift`` instead of only reporting them: reverse
+            what the books hold for each and repost its new figures, each exactly once
+            (status ``corrected``; :mod:`intacct_sync.posting.corrections`).
 
     Returns:
         A :class:`PostReport`.
@@ -594,8 +703,19 @@ def post(
         IncompleteWriteError: the run stopped part way (network, gateway); ``.outcomes`` is
             the report's frame so far (``.report`` the :class:`PostReport`). Rerunning the same
             plan finishes the job.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
 
     >>> report = post(ia, plan, SQLiteStateStore())  # doctest: +SKIP
     """
+    bind_tenant(state, ia)
     items = list(zip(plan.source_ids, plan.entries, strict=True))
-    return _post_entries(ia, state, plan.workflow, items, progress=progress)
+    return _post_entries(
+        ia,
+        state,
+        plan.workflow,
+        items,
+        progress=progress,
+        on_breach=on_breach,
+        correct_drift=correct_drift,
+    )

@@ -66,17 +66,20 @@ from intacct_sync.actions.journals import (
     PostingMode,
     PostReport,
     from_actions,
+    plan_corrections,
     post,
 )
 from intacct_sync.errors import InputError, ValidationError
 from intacct_sync.intacct.client import IntacctClient
+from intacct_sync.posting.corrections import corrections_text
 from intacct_sync.posting.engine import DRIFT_ACTION, lease_for
 from intacct_sync.posting.identity import content_hash
-from intacct_sync.reports import Report, plural, when
+from intacct_sync.reports import Report, Scope, plural, when
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.models import ApiUsage
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore, run_lease
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "ActionSync",
@@ -103,10 +106,12 @@ OUTCOMES = (
     "drift",  # posted earlier with other figures; nothing sent (see intacct_sync.posting)
     "skipped",  # refused before sending: a value Intacct cannot take
     "would_post",  # dry run: would be posted
+    "corrected",  # was drift; reversed as the books held it and reposted (correct_drift)
+    "would_correct",  # dry run with correct_drift: would be reversed and reposted
 )
 #: How far before the stored watermark each run reads again unless told otherwise.
 DEFAULT_OVERLAP = dt.timedelta(hours=1)
-_SETTLED = frozenset({"posted", "already_posted", "excluded"})
+_SETTLED = frozenset({"posted", "already_posted", "excluded", "corrected"})
 _ACTION_ROWS: Mapping[str, frames.Kind] = {
     "action_id": "text",
     "name": "text",
@@ -136,6 +141,14 @@ def next_watermark(
     3
     >>> next_watermark([(t[0], True), (t[2], True)], None, ceiling=t[1]).day
     1
+
+    Args:
+        created: per action read, ``(CreatedDate, settled)``.
+        current: the stored watermark, or None.
+        ceiling: the run's start: the watermark never passes it.
+
+    Returns:
+        The new watermark (UTC), or None when no action settles it (the stored one stays).
     """
     rows = list(created)
     unsettled = [c for c, ok in rows if not ok]
@@ -170,9 +183,11 @@ class SyncReport(Report):
         plan: the entries built (None when the run halted).
         crm_failures: CRM updates (write-back, flags) that failed; retried by the next run.
         overlap: how far before the stored watermark this run read again.
-        entity: the Intacct entity the run posted in (``""``: the top level).
+        scope: the Intacct company and entity the run read and posted in.
         salesforce_api: the org's daily API requests used and allowed after the run
             (``Sforce-Limit-Info``), when Salesforce sent it.
+        corrections: for each action ``corrected`` (``would_correct`` in a dry run): the
+            RECORDNO reversed, its amount and the new amount.
     """
 
     started_at: dt.datetime
@@ -188,8 +203,14 @@ class SyncReport(Report):
     plan: JournalPlan | None = None
     crm_failures: int = 0
     overlap: dt.timedelta = dt.timedelta(0)
-    entity: str = ""
+    scope: Scope = attrs.field(factory=Scope)
     salesforce_api: ApiUsage | None = None
+    corrections: tuple[tuple[str | None, Any, Any], ...] = ()
+
+    @property
+    def entity(self) -> str:
+        """The Intacct entity the run posted in (``""``: the top level)."""
+        return self.scope.entity
 
     @property
     def future_dated(self) -> pd.DataFrame:
@@ -202,7 +223,14 @@ class SyncReport(Report):
         return self.actions[later.fillna(False).astype(bool)].reset_index(drop=True)
 
     def count(self, outcome: str) -> int:
-        """Actions with ``outcome``."""
+        """Actions with ``outcome``.
+
+        Args:
+            outcome: an outcome (``posted``, ``invalid``, ``skipped``...).
+
+        Returns:
+            The number of actions with that outcome.
+        """
         return int((self.actions["outcome"] == outcome).sum())
 
     @property
@@ -220,14 +248,22 @@ class SyncReport(Report):
         return self.validation.issues
 
     def to_frame(self) -> pd.DataFrame:
-        """Actions that need attention (invalid, failed, pending); all of them in a dry run."""
+        """Actions that need attention (invalid, failed, pending); all of them in a dry run.
+
+        Returns:
+            A DataFrame with one row per action shown.
+        """
         if self.dry_run:
             return self.actions
         keep = ~self.actions["outcome"].isin([*_SETTLED, "held"])
         return self.actions[keep].reset_index(drop=True)
 
     def summary(self) -> str:
-        """One line: what happened and where the watermark is."""
+        """One line: what happened and where the watermark is.
+
+        Returns:
+            One line, for a person.
+        """
         c = self.counts
         verb = "would post" if self.dry_run else "posted"
         posted = c["would_post"] if self.dry_run else c["posted"]
@@ -252,13 +288,18 @@ class SyncReport(Report):
             f"{c['invalid']:,} invalid, {c['failed']:,} failed, {c['pending']:,} pending"
             + "".join(f", {c[o]:,} {o}" for o in ("held", "drift", "skipped") if c[o])
             + (
+                f"; {corrections_text(self.corrections, planned=self.dry_run)}"
+                if self.corrections
+                else ""
+            )
+            + (
                 f", {len(self.future_dated):,} dated after the run started"
                 if len(self.future_dated)
                 else ""
             )
             + f"; {watermark}"
             + (f"; {plural(self.crm_failures, 'CRM update')} failed" if self.crm_failures else "")
-            + (f"; entity {self.entity}" if self.entity else "")
+            + (f"; {self.scope}" if self.scope else "")
             + (
                 f"; Salesforce API {self.salesforce_api.used:,} of "
                 f"{self.salesforce_api.limit:,} requests used today"
@@ -268,7 +309,11 @@ class SyncReport(Report):
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The report as one JSON-able document (the CLI's ``--format json``)."""
+        """The report as one JSON-able document (the CLI's ``--format json``).
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
         return {
             "started_at": self.started_at.isoformat(),
             "since": _iso(self.since),
@@ -282,7 +327,7 @@ class SyncReport(Report):
             "halted": self.halted,
             "counts": self.counts,
             "crm_failures": self.crm_failures,
-            "entity": self.entity or None,
+            **self.scope.to_dict(),
             "salesforce_api": None
             if self.salesforce_api is None
             else {"used": self.salesforce_api.used, "limit": self.salesforce_api.limit},
@@ -328,6 +373,10 @@ class ActionSync:
         watermark: the watermark's name in the state store.
         overlap: how far before the stored watermark each run reads again (default one hour;
             see the module's watermark rule). Longer is safe, only slower.
+        correct_drift: an action edited after it was posted is corrected instead of reported
+            as ``drift``: its entry is reversed as the books hold it and the new figures are
+            reposted, each exactly once (outcome ``corrected``; a dry run lists them as
+            ``would_correct``). Off by default.
         clock: returns "now" (timezone-aware); for tests.
     """
 
@@ -346,6 +395,7 @@ class ActionSync:
         timezone: str | dt.tzinfo = "UTC",
         watermark: str = WATERMARK,
         overlap: dt.timedelta = DEFAULT_OVERLAP,
+        correct_drift: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         if mode not in ("individual", "batch"):
@@ -368,12 +418,14 @@ class ActionSync:
             )
         self.watermark = watermark
         self.overlap = overlap
+        self.correct_drift = correct_drift
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def __repr__(self) -> str:
         return (
             f"ActionSync(journal={self.journal!r}, mode={self.mode!r}, "
-            f"on_invalid={self.on_invalid!r}, last_sync_at={self.last_sync_at!r})"
+            f"on_invalid={self.on_invalid!r}, correct_drift={self.correct_drift!r}, "
+            f"last_sync_at={self.last_sync_at!r})"
         )
 
     @property
@@ -392,6 +444,13 @@ class ActionSync:
         """``Action__c`` records created strictly after ``since`` (all when None), oldest first.
 
         ``Tags__c`` is a long text area, which SOQL cannot filter; tags are read in pandas.
+
+        Args:
+            since: read actions created strictly after this (timezone-aware); None for all.
+
+        Returns:
+            A typed DataFrame of the actions, oldest first (empty with the same columns when there
+            are none).
         """
         select = ", ".join(ACTION_FIELDS)
         if since is None:
@@ -425,7 +484,10 @@ class ActionSync:
                 posted, the invalid actions were flagged ``System Needs Review`` (unless
                 ``dry_run``) and ``.report`` is the :class:`SyncReport`.
             IncompleteWriteError: posting stopped part way; rerun to finish.
+            StateError: ``state`` belongs to another tenant than ``ia``
+                (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
         """
+        bind_tenant(self.state, self.ia)
         started = self._clock()
         if started.tzinfo is None:
             raise InputError("the clock must be timezone-aware", field="clock", value=started)
@@ -500,6 +562,7 @@ class ActionSync:
             sent = _subset(plan, known)
         else:
             sent = plan
+        corrected: list[tuple[str | None, Any, Any]] = []
         if dry_run:
             for action_id, entry in zip(sent.source_ids, sent.entries, strict=True):
                 if action_id in known:
@@ -508,9 +571,34 @@ class ActionSync:
                     outcome[action_id] = "already_posted" if same else "drift"
                 else:
                     outcome[action_id] = "would_post"
+            if self.correct_drift:
+                # Read-only: the ledger and the books say what the real run would reverse.
+                drifting = [i for i in sent.source_ids if outcome.get(i) == "drift"]
+                for planned in plan_corrections(self.ia, _subset(sent, drifting), self.state):
+                    outcome[planned.key] = "would_correct"
+                    corrected.append(
+                        (planned.reversed_record_no, planned.reversed_amount, planned.amount)
+                    )
+                    message[planned.key] = corrections_text([corrected[-1]], planned=True)
         elif sent.entries:
-            posted = post(self.ia, sent, self.state)
+            # The invalid-action policy holds for what the preflight finds Intacct would refuse.
+            posted = post(
+                self.ia,
+                sent,
+                self.state,
+                on_breach=self.on_invalid,
+                correct_drift=self.correct_drift,
+            )
             self._apply(posted, outcome, record_no, message)
+            fixed = posted.outcomes[posted.outcomes["status"] == "corrected"]
+            corrected = list(
+                zip(
+                    fixed["reversed_RECORDNO"].tolist(),
+                    fixed["posted_amount"].tolist(),
+                    fixed["amount"].tolist(),
+                    strict=True,
+                )
+            )
         if not dry_run:
             crm_posted = dict(
                 zip(ids, actions["Intacct_Posted__c"].fillna(False).astype(bool), strict=True)
@@ -521,7 +609,8 @@ class ActionSync:
                 {
                     i: record_no.get(i)
                     for i in ids
-                    if outcome.get(i) == "posted"
+                    # A corrected action's record number is now the repost's.
+                    if outcome.get(i) in ("posted", "corrected")
                     or (outcome.get(i) == "already_posted" and not crm_posted[i])
                 }
             )
@@ -571,8 +660,9 @@ class ActionSync:
             plan=None if halted else plan,
             crm_failures=failures,
             overlap=self.overlap if since is None and before is not None else dt.timedelta(0),
-            entity=self.ia.entity_id or "",
+            scope=Scope.of(self.ia),
             salesforce_api=self.sf.api_usage,
+            corrections=tuple(corrected),
         )
         log.info("%s", result.summary())
         if halted:
@@ -631,6 +721,12 @@ class ActionSync:
                     f"reads {row['amount']}"
                     + (f" ({row['errors']})" if row["errors"] else "")
                     + f"; {row['action'] or DRIFT_ACTION}"
+                )
+            elif status == "corrected":
+                message[action_id] = corrections_text(
+                    [(row["reversed_RECORDNO"], row["posted_amount"], row["amount"])]
+                ) + (
+                    f" as RECORDNO {row['RECORDNO']} (reversal RECORDNO {row['reversal_RECORDNO']})"
                 )
             elif row["errors"]:
                 message[action_id] = str(row["errors"])

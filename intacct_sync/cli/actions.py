@@ -7,8 +7,9 @@ Commands:
 Exit codes (:data:`intacct_sync.cli.common.EXIT_CODES`): 0 done (including "nothing new"),
 1 error (credentials, network, a run that stopped part way: rerun it), 2 usage, 3 needs
 attention: ``actions sync`` halted on invalid actions or some were not posted (skipped, failed,
-pending, drift); ``journals import`` found bad rows (nothing posted without ``--skip-invalid``;
-with it, the valid entries are posted and the exit code stays 3), or an entry was refused.
+pending, drift); ``journals import`` found bad rows or an entry Intacct would refuse (the
+preflight; nothing posted without ``--skip-invalid``; with it, the valid entries are posted and
+the exit code stays 3), or an entry was refused.
 
 Credentials come from the ``INTACCT_*`` / ``SF_*`` variables (or ``--profile``); ``--sandbox``
 runs against the embedded sandbox instead (with a throwaway state store unless ``--state`` is
@@ -23,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
 import pandas as pd
 
 from intacct_sync import frames
@@ -33,7 +35,9 @@ from intacct_sync.actions.catalog import (
     validate,
     write_catalog,
 )
+from intacct_sync.actions.dimensions import resolve_udd_values
 from intacct_sync.actions.journal_import import (
+    ImportReport,
     JournalImport,
     post_journal_lines,
     preflight_journal_lines,
@@ -42,7 +46,7 @@ from intacct_sync.actions.journal_import import (
 from intacct_sync.actions.journals import (
     DEFAULT_ACTIONS_JOURNAL,
     DEFAULT_IMPORT_JOURNAL,
-    PostReport,
+    plan_corrections,
 )
 from intacct_sync.actions.sync import ActionSync, SyncReport
 from intacct_sync.cli.common import (
@@ -59,10 +63,13 @@ from intacct_sync.cli.common import (
     timestamp,
 )
 from intacct_sync.errors import ValidationError
-from intacct_sync.reports import frame_text, plural, terminal_safe, write_csv
+from intacct_sync.intacct.client import IntacctClient
+from intacct_sync.posting.corrections import PlannedCorrection, corrections_text
+from intacct_sync.posting.preflight import PreflightReport
+from intacct_sync.reports import Scope, frame_text, plural, terminal_safe, write_csv
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.sandbox import COMPANIES, Sandbox
-from intacct_sync.state import SQLiteStateStore
+from intacct_sync.state import SQLiteStateStore, StateStore
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "EXIT_VALIDATION", "add_commands", "demo"]
 
@@ -112,6 +119,7 @@ def add_commands(subparsers: Any) -> None:
     sync.add_argument(
         "--journal", default=DEFAULT_ACTIONS_JOURNAL, help="journal symbol (default %(default)s)"
     )
+    sync.add_argument("--correct-drift", action="store_true", help=_CORRECT_DRIFT_HELP)
     sync.set_defaults(run=_sync)
 
     journals = add_group(
@@ -136,19 +144,32 @@ def add_commands(subparsers: Any) -> None:
     imp.add_argument(
         "--skip-invalid",
         action="store_true",
-        help="post the valid entries despite bad rows (the exit code is still 3)",
+        help="post the valid entries despite bad rows or entries Intacct would refuse (the "
+        "exit code is still 3)",
     )
     imp.add_argument(
         "--journal", default=DEFAULT_IMPORT_JOURNAL, help="journal symbol (default %(default)s)"
     )
+    imp.add_argument("--correct-drift", action="store_true", help=_CORRECT_DRIFT_HELP)
     imp.set_defaults(run=_import)
+
+
+_CORRECT_DRIFT_HELP = (
+    "an entry posted earlier whose figures have changed since (drift) is corrected: the entry "
+    "Intacct holds is reversed (same accounts and dimensions, debit and credit swapped, dated "
+    "as the original, or as the new figures when its period is closed) and the new figures "
+    "are posted, each exactly once. Without it drift is reported and nothing is sent. "
+    "--dry-run lists the reversals and reposts it would post"
+)
 
 
 _dump = emit_document
 
 
-def _print_sync(report: SyncReport, out: TextIO) -> None:
+def _print_sync(report: SyncReport, out: TextIO, scope: Scope) -> None:
     out.write(terminal_safe(report.summary()) + "\n")
+    if scope:
+        out.write(terminal_safe(f"Intacct: {scope}") + "\n")
     if not report.issues.empty:
         flagged = (
             f"would be flagged '{NEEDS_REVIEW}' in the CRM by the real run"
@@ -165,14 +186,31 @@ def _print_sync(report: SyncReport, out: TextIO) -> None:
         out.write(f"\n{title}:\n\n" + frame_text(posted) + "\n")
     # Held rows (a halted run) and the other unsettled outcomes: what was not, or would not be,
     # posted, listed apart from what was.
-    attention = actions[
-        ~actions["outcome"].isin(["posted", "would_post", "already_posted", "excluded", "invalid"])
-    ]
+    fixed = actions[actions["outcome"] == ("would_correct" if report.dry_run else "corrected")]
+    if len(fixed):
+        title = (
+            "Corrections the real run would post (a reversal and a repost each)"
+            if report.dry_run
+            else "Entries corrected (reversed and reposted)"
+        )
+        out.write(f"\n{title}:\n\n" + frame_text(fixed, max_text=100) + "\n")
+    settled = ["posted", "would_post", "already_posted", "excluded", "invalid"]
+    attention = actions[~actions["outcome"].isin([*settled, "corrected", "would_correct"])]
     if len(attention):
         title = "Not posted (needs attention)" if not report.dry_run else "Would not be posted"
         out.write(f"\n{title}:\n\n" + frame_text(attention) + "\n")
+    _print_drift_hint(0 if report.dry_run else report.count("drift"), out)
     if report.plan is not None and len(report.plan.truncations):
         out.write("\nDescriptions cut to fit:\n\n" + frame_text(report.plan.truncations) + "\n")
+
+
+def _print_drift_hint(drift: int, out: TextIO) -> None:
+    if drift:
+        out.write(
+            f"\n{plural(drift, 'entry', 'entries')} posted earlier with other figures (drift): "
+            "nothing was sent for them. Run again with --correct-drift to reverse each as "
+            "Intacct holds it and post the new figures (--dry-run --correct-drift lists them).\n"
+        )
 
 
 def _sync_code(report: SyncReport) -> int:
@@ -193,6 +231,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
             journal=args.journal,
             mode=args.mode,
             on_invalid=args.on_invalid,
+            correct_drift=args.correct_drift,
         )
         try:
             report = sync.run(since=args.since, dry_run=args.dry_run)
@@ -205,45 +244,116 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     elif args.format == "csv":
         write_csv(report.actions, out)
     else:
-        _print_sync(report, out)
+        _print_sync(report, out, report.scope)
     return _sync_code(report)
 
 
-def _import_json(imported: JournalImport, posted: PostReport | None) -> dict[str, Any]:
+def _import_json(
+    imported: JournalImport,
+    posted: ImportReport | None,
+    checks: PreflightReport | None,
+    scope: Scope,
+) -> dict[str, Any]:
     return {
+        **scope.to_dict(),
+        "summary": None if posted is None else posted.summary(),
         "lines": imported.lines,
         "entries": len(imported.plan.entries),
         "invalid_entries": list(imported.invalid_entries),
         "issues": frames.frame_to_records(imported.issues),
         "preview": frames.frame_to_records(imported.plan.entries_frame()),
+        "preflight": None if checks is None else checks.to_dict(),
         "posted": None if posted is None else frames.frame_to_records(posted.outcomes),
     }
 
 
+def _print_refusals(posted: ImportReport, skip_invalid: bool, out: TextIO) -> None:
+    """Each refused entry's whole reason (CSV line, field, value, rule): the table cuts it."""
+    refused = posted.outcomes[posted.outcomes["status"].isin(["skipped", "failed"])]
+    if refused.empty:
+        return
+    out.write("\nRefused (fix them, then import again):\n")
+    for errors in refused["errors"].tolist():
+        out.write(f"- {terminal_safe(str(errors))}\n")
+    if posted.count("held") and not skip_invalid:
+        out.write(
+            f"\nNothing was posted: {plural(len(refused), 'entry', 'entries')} would be "
+            f"refused by Intacct; fix {'it' if len(refused) == 1 else 'them'}, or pass "
+            "--skip-invalid to post the others.\n"
+        )
+
+
+_PLANNED_COLUMNS: dict[str, frames.Kind] = {
+    "entry": "text",
+    "reverse_RECORDNO": "text",
+    "reversed_amount": "decimal",
+    "reversal_REFERENCENO": "text",
+    "reversal_date": "date",
+    "repost_REFERENCENO": "text",
+    "amount": "decimal",
+}
+
+
+def _planned_corrections(
+    ia: IntacctClient, imported: JournalImport, state: StateStore
+) -> tuple[PlannedCorrection, ...]:
+    """What ``--correct-drift`` would reverse and repost, read-only (nothing is sent)."""
+    # As the real run posts them: GLDIM<name> values resolved to the UDD records' ids.
+    entries = resolve_udd_values(ia, imported.plan.entries)
+    return plan_corrections(ia, attrs.evolve(imported.plan, entries=entries), state)
+
+
+def _planned_frame(planned: tuple[PlannedCorrection, ...]) -> pd.DataFrame:
+    return frames.frame_from_records(
+        (
+            {
+                "entry": p.key,
+                "reverse_RECORDNO": p.reversed_record_no,
+                "reversed_amount": p.reversed_amount,
+                "reversal_REFERENCENO": p.reversal_reference,
+                "reversal_date": p.reversal_date,
+                "repost_REFERENCENO": p.repost_reference,
+                "amount": p.amount,
+            }
+            for p in planned
+        ),
+        _PLANNED_COLUMNS,
+    )
+
+
 def _import(args: argparse.Namespace, out: TextIO) -> int:
     imported = read_journal_lines(args.file, journal=args.journal)
-    posted: PostReport | None = None
+    posted: ImportReport | None = None
     code = EXIT_OK if imported.ok else EXIT_ATTENTION
     stop = not imported.ok and not args.skip_invalid
     with connect(args, salesforce=False) as conn:
         announce(args, out, conn, "journals import" + (" --dry-run" if args.dry_run else ""))
+        scope = Scope.of(conn.intacct)
         checks = None
+        planned: tuple[PlannedCorrection, ...] = ()
         if not stop and args.dry_run and imported.plan.entries:
             # The dry run checks what the real run's preflight will refuse (issue 14).
             checks = preflight_journal_lines(conn.intacct, imported)
             if not checks.ok:
                 code = EXIT_ATTENTION
+            if args.correct_drift:
+                with open_state(args, conn) as state:
+                    planned = _planned_corrections(conn.intacct, imported, state)
         if not stop and not args.dry_run and imported.plan.entries:
             with open_state(args, conn) as state:
                 posted = post_journal_lines(
-                    conn.intacct, imported, state, skip_invalid=args.skip_invalid
+                    conn.intacct,
+                    imported,
+                    state,
+                    skip_invalid=args.skip_invalid,
+                    correct_drift=args.correct_drift,
                 )
     if posted is not None and any(
-        posted.count(status) for status in ("failed", "pending", "drift", "skipped")
+        posted.count(status) for status in ("failed", "pending", "drift", "skipped", "held")
     ):
         code = EXIT_ATTENTION
     if args.format == "json":
-        _dump(_import_json(imported, posted), out)
+        _dump(_import_json(imported, posted, checks, scope), out)
         return code
     if args.format == "csv":
         write_csv(posted.outcomes if posted is not None else imported.plan.entries_frame(), out)
@@ -256,18 +366,42 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\nNothing was posted; fix the rows or pass --skip-invalid.\n")
     elif args.dry_run:
         preview = imported.plan.entries_frame()
+        halt = ""
         if checks is not None and not checks.ok:
             refused = set(checks.breaches["entry"].astype(str))
+            policy = (
+                "the real run skips them"
+                if args.skip_invalid
+                else "the real run posts nothing (with --skip-invalid, all but them)"
+            )
             out.write(
                 f"\n{terminal_safe(checks.summary())}. Intacct would refuse "
-                f"{plural(len(refused), 'entry', 'entries')}; the real run skips them:\n\n"
+                f"{plural(len(refused), 'entry', 'entries')}; {policy}:\n\n"
             )
-            out.write(frame_text(checks.breaches) + "\n")
+            out.write(frame_text(checks.breaches, max_text=80) + "\n")
             preview = preview[~preview["REFERENCENO"].astype(str).isin(refused)]
-        out.write("\nDry run; these entries would be posted:\n\n")
+            if not args.skip_invalid:
+                halt = "nothing would be posted without --skip-invalid; with it, "
+        out.write(f"\nDry run; {halt}these entries would be posted:\n\n")
         out.write(frame_text(preview) + "\n")
+        if planned:
+            out.write(
+                "\nCorrecting entries the real run would post (--correct-drift): "
+                + terminal_safe(
+                    corrections_text(
+                        [(p.reversed_record_no, p.reversed_amount, p.amount) for p in planned],
+                        planned=True,
+                    )
+                )
+                + "\n\n"
+                + frame_text(_planned_frame(planned), max_text=80)
+                + "\n"
+            )
     elif posted is not None:
-        out.write("\n" + terminal_safe(posted.summary()) + "\n\n" + str(posted.table()) + "\n")
+        # The table's title is the summary.
+        out.write("\n" + str(posted.table()) + "\n")
+        _print_refusals(posted, args.skip_invalid, out)
+        _print_drift_hint(posted.count("drift"), out)
         if not imported.ok:
             out.write(
                 f"\n{plural(len(imported.invalid_entries), 'entry', 'entries')} with bad rows "

@@ -23,7 +23,7 @@ import pandas as pd
 
 from intacct_sync.reports import frame_text, terminal_safe, write_csv
 from intacct_sync.state import SQLiteStateStore
-from intacct_sync.state.tenancy import claim_tenant, default_state_file, tenant_of
+from intacct_sync.state.tenancy import bind_tenant, default_state_file
 
 if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
@@ -260,12 +260,12 @@ def open_state(args: argparse.Namespace, connection: Connection) -> SQLiteStateS
 
     Raises:
         StateError: the file belongs to another tenant (see
-            :func:`intacct_sync.state.tenancy.claim_tenant`).
+            :func:`intacct_sync.state.tenancy.bind_tenant`).
     """
     state = SQLiteStateStore(state_path(args, connection))
     if connection.ia is not None:
         try:
-            claim_tenant(state, tenant_of(connection.ia))
+            bind_tenant(state, connection.ia)
         except BaseException:
             state.close()
             raise

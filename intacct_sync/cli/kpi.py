@@ -20,7 +20,7 @@ import argparse
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import pandas as pd
 
@@ -89,13 +89,17 @@ def run_post(
     start: dt.date,
     end: dt.date,
     dry_run: bool,
+    on_invalid: Literal["halt", "skip"] = "halt",
 ) -> tuple[kpi.PostingReport, kpi.HoldingsReport | None, pd.DataFrame]:
-    """Count, record, post and check: the whole daily loop (shared by the CLI and the demo)."""
+    """Count, record, post and check: the whole daily loop (shared by the CLI and the demo).
+
+    ``on_invalid`` is :func:`kpi.post_changes`' policy for an entry Intacct would refuse.
+    """
     gifts = kpi.gifts_from_salesforce(sf)
     totals = kpi.daily_totals(gifts, start=start, end=end, segments=SANDBOX_SEGMENTS)
     history = kpi.recorded_totals(state=state)
     changes = kpi.changes(totals, history)
-    report = kpi.post_changes(ia, changes, state=state, dry_run=dry_run)
+    report = kpi.post_changes(ia, changes, state=state, dry_run=dry_run, on_invalid=on_invalid)
     if dry_run:
         return report, None, totals
     kpi.record_totals(totals, state=state, sf=sf)
@@ -116,7 +120,13 @@ def _post(args: argparse.Namespace, out: TextIO) -> int:
         announce(args, out, conn, "kpi post" + (" --dry-run" if args.dry_run else ""))
         try:
             posting, holdings, _ = run_post(
-                conn.intacct, conn.salesforce, state, start=start, end=end, dry_run=args.dry_run
+                conn.intacct,
+                conn.salesforce,
+                state,
+                start=start,
+                end=end,
+                dry_run=args.dry_run,
+                on_invalid=args.on_invalid,
             )
         except IncompleteWriteError as exc:
             out.write(f"kpi post stopped part way (rerun to finish): {terminal_safe(str(exc))}\n")
@@ -127,6 +137,7 @@ def _post(args: argparse.Namespace, out: TextIO) -> int:
         write_csv(shown, out)
     elif args.format == "json":
         document = {
+            **posting.scope.to_dict(),
             "posting": {"summary": posting.summary(), "rows": _records(shown)},
             "holdings": None
             if holdings is None
@@ -153,6 +164,12 @@ def _post(args: argparse.Namespace, out: TextIO) -> int:
                 "status",
             ]
             out.write(frame_text(moved[columns]) + "\n")
+        refused = shown[shown["status"].isin(["skipped", "failed"])]
+        if len(refused):
+            # The table cuts long text; each refusal's field, value and rule is shown whole.
+            out.write("\nRefused:\n")
+            for key, errors in zip(refused["key"], refused["errors"], strict=True):
+                out.write(f"- {terminal_safe(f'{key}: {errors}')}\n")
         if holdings is not None:
             out.write(str(holdings) + "\n")
     return EXIT_VALIDATION if failed else EXIT_OK
@@ -214,6 +231,13 @@ def add_commands(subparsers: Any) -> None:
         metavar=("FROM", "TO"),
         help="every day FROM..TO (YYYY-MM-DD, inclusive)",
     )
+    post.add_argument(
+        "--on-invalid",
+        choices=("halt", "skip"),
+        default="halt",
+        help="an entry Intacct would refuse (checked before sending): halt posts nothing "
+        "(default); skip posts the others (the exit code is still 3)",
+    )
     post.set_defaults(run=_post)
 
     comp = add_command(
@@ -247,7 +271,7 @@ def demo(sb: Sandbox, out: TextIO) -> None:
         if holdings is not None:
             out.write(f"\n{holdings}\n")
         again, _, _ = run_post(ia, sf, state, start=today, end=today, dry_run=False)
-        out.write(f"\nRerun the same day: {again.summary()} ({again.new_entries} new)\n")
+        out.write(f"\nRerun the same day ({again.new_entries} new): {again.summary()}\n")
         out.write("\n## KPIs against the books (monthly, last 12 months)\n\n")
         report = run_compare(ia, sf, freq="M", months=24)
         out.write(report.summary() + "\n")

@@ -55,7 +55,9 @@ def needs_attention(run: OrderToCashRun) -> bool:
     return (
         refused
         or bool(run.masters.needs_decision())
-        or any(r.status in ("rejected", "blocked", "skipped", "failed", "drift") for r in rows)
+        or any(
+            r.status in ("rejected", "blocked", "skipped", "failed", "drift", "held") for r in rows
+        )
     )
 
 
@@ -68,6 +70,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         emit_document(
             {
                 "summary": run.summary(),
+                **run.scope.to_dict(),
                 "dry_run": run.dry_run,
                 "masters": records(run.masters.to_frame()),
                 "orders": records(orders.to_frame()) if orders else [],
@@ -102,7 +105,14 @@ def _reconcile(args: argparse.Namespace, out: TextIO) -> int:
         announce(args, out, conn, "o2c reconcile")
         report = reconcile(conn.salesforce, conn.intacct, state)
     if args.format == "json":
-        emit_document({"summary": report.summary(), "findings": records(report.to_frame())}, out)
+        emit_document(
+            {
+                "summary": report.summary(),
+                **report.scope.to_dict(),
+                "findings": records(report.to_frame()),
+            },
+            out,
+        )
     elif args.format == "csv":
         write_csv(report.to_frame(), out)
     else:

@@ -197,6 +197,15 @@ class XmlSession(ClientBase):
         throttling and network failures only when that is safe: when it writes nothing, or when
         ``unique_id`` makes the gateway refuse to execute a function twice.
 
+        Args:
+            functions: the functions to send, with their control ids.
+            unique_id: send ``uniqueid=true``: the gateway refuses a control id it already ran.
+            transaction: run the functions as one transaction (all or nothing).
+            what: what the request is, for logs and errors.
+
+        Returns:
+            The parsed response, with one result per function in order.
+
         Raises:
             ControlError: the request was refused as a whole.
             AuthenticationError: sign-in failed (an expired session is renewed once first).

@@ -14,10 +14,14 @@ import pandas as pd
 from lxml import etree
 
 from intacct_sync import frames
+from intacct_sync._http.governor import DEFAULT_LIMITS
+from intacct_sync._http.progress import Progress
 from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync.arrow import DtypeBackend, pages_with_backend
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
-from intacct_sync.intacct._fields import DIMENSION_COLUMNS
+from intacct_sync.intacct._fields import DIMENSION_COLUMNS, FieldNames, spell_query
+from intacct_sync.intacct._pages import offset_pages
 from intacct_sync.intacct._protocol import Function, Records, Result, page_columns
 from intacct_sync.intacct._session import child_text, raise_for_result
 from intacct_sync.intacct._xml_types import XmlTypes
@@ -58,6 +62,15 @@ class XmlReads(XmlTypes):
             docparid: transaction definition (``Sales Order``): an order-entry read then
                 carries that definition's document-specific fields (reference §13.4).
             progress: show a progress bar (needs tqdm).
+
+        Yields:
+            One typed DataFrame per page (an empty read yields one empty frame).
+
+        Raises:
+            InputError: ``page_size`` is out of range; over REST, an object with no REST
+                counterpart on record.
+            FunctionError: Intacct refused the read (an unknown object or field, a query it
+                cannot parse).
         """
         if self._rest is not None:
             yield from self._rest.iter_read_by_query(
@@ -96,6 +109,8 @@ class XmlReads(XmlTypes):
                             yield frame
                         if not result.num_remaining or not result.result_id:
                             return
+                        # One request at a time: readMore continues the resultId's cursor
+                        # and names no page (reference §2.5; see intacct._pages).
                         result = self._call(
                             fn.read_more(result.result_id), f"intacct readMore {obj}"
                         )
@@ -114,18 +129,49 @@ class XmlReads(XmlTypes):
         page_size: int | None = None,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
-        """All pages of :meth:`iter_read_by_query` as one typed DataFrame."""
-        return concat(
-            self.iter_read_by_query(
-                obj,
-                query,
-                fields=fields,
-                page_size=page_size,
-                docparid=docparid,
-                progress=progress,
-            )
+        """Every record of ``obj`` that matches ``query``, all pages, as one typed DataFrame.
+
+        The ``readByQuery`` read: a SQL-like filter string, as Sage's documentation writes it
+        (``STATUS = 'T'``, ``ACCOUNTTYPE = 'N'``: this dialect spells status ``T``/``F``,
+        reference §13.3), and ``"*"`` or a field list. Build the string with
+        :func:`~intacct_sync.intacct.filters.query_string` when values come from users or
+        from a DataFrame, so a quote in a name cannot change the query. Columns keep
+        Intacct's field names and are typed from the object's ``lookup`` (cached): dates as
+        datetime64, money as exact decimals. For the ``query`` function's filter trees, see
+        :meth:`query`.
+
+        >>> ia.read_by_query("GLACCOUNT", "STATUS = 'T'", fields=["ACCOUNTNO", "TITLE"])
+        ...  # doctest: +SKIP
+        >>> ia.read_by_query("CUSTOMER", query_string("NAME = {}", "Jane's Deli"))
+        ...  # doctest: +SKIP
+
+        Args:
+            obj: object name (``GLACCOUNT``).
+            query: the readByQuery filter string; empty for every record.
+            fields: ``"*"`` or field names.
+            page_size: records per request (1..1000).
+            docparid: transaction definition, for order-entry documents (reference §13.4).
+            progress: show a progress bar (needs tqdm).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
+
+        Returns:
+            One typed DataFrame of every matching record; an empty result has the same
+            columns.
+
+        Raises:
+            InputError: ``page_size`` is out of range; over REST, an object with no REST
+                counterpart on record.
+            FunctionError: Intacct refused the read (an unknown object or field, a query it
+                cannot parse).
+        """
+        pages = self.iter_read_by_query(
+            obj, query, fields=fields, page_size=page_size, docparid=docparid, progress=progress
         )
+        return concat(pages_with_backend(pages, dtype_backend))
 
     def read_by_query_batch(
         self, reads: Sequence[tuple[str, str, Sequence[str]]]
@@ -186,6 +232,12 @@ class XmlReads(XmlTypes):
         A user-defined dimension's ``objectName`` is its integration name: its values are read
         with :meth:`query` on that object (``id``, ``name``) and a journal line takes the
         value's ``id`` in ``GLDIM<objectName>`` (reference §13.5).
+
+        Returns:
+            A DataFrame with one row per dimension, booleans as ``boolean``.
+
+        Raises:
+            FunctionError: Intacct refused the call.
         """
         if self._rest is not None:
             return self._rest.dimensions()
@@ -200,7 +252,7 @@ class XmlReads(XmlTypes):
         self,
         obj: str,
         *,
-        select: Sequence[str],
+        select: str | Sequence[str] | None = None,
         filter: Filter | Mapping[str, Any] | None = None,
         order_by: Sequence[tuple[str, Literal["ascending", "descending"]]] | None = None,
         page_size: int | None = None,
@@ -210,23 +262,54 @@ class XmlReads(XmlTypes):
     ) -> Iterator[pd.DataFrame]:
         """Yield one typed DataFrame per page of the ``query`` function (offset paging).
 
+        Memory is bounded by a few pages. Field names in ``select``, ``filter`` and
+        ``order_by`` are matched without regard to case and sent in the object's own spelling
+        (``accountno`` reads the ``ACCOUNTNO`` column); a name the object does not have is
+        refused before anything is sent, with the closest right spelling. Without ``select``
+        (or with ``"*"``) every field of the object is read: Intacct's ``query`` does not take
+        ``*``, so the fields come from the object's definition (``lookup``, else ``inspect``;
+        one request, cached per client).
+
         Each page is a new query, so the order must be total or offset paging can miss or
         repeat rows: the record key (``RECORDNO``; ``id`` on a platform object such as a
         user-defined dimension) is always the last sort key, added to the request's select when
         the caller did not select it and dropped from the frames again. Aggregates are ordered
         by their group fields.
 
+        ``STATUS`` is filtered with the words ``active``/``inactive`` here (``T``/``F`` is
+        ``readByQuery``'s spelling and is refused, reference §13.3). Filter values may be the
+        pandas and NumPy scalars a DataFrame holds (``pd.Timestamp``, ``np.int64``).
+
+        >>> for page in ia.iter_query("GLENTRY", select=["RECORDNO", "TRX_AMOUNT"],
+        ...                           filter={"ACCOUNTNO": "4000"}):  # doctest: +SKIP
+        ...     print(len(page))
+
         Args:
             obj: object name.
-            select: field names, dotted paths into related objects (``JOURNAL.SYMBOL``), or
-                aggregates written ``"sum:TRX_AMOUNT"``.
+            select: field names (a list, or one comma-separated string), dotted paths into
+                related objects (``JOURNAL.SYMBOL``), aggregates written
+                ``"sum:TRX_AMOUNT"``; None or ``"*"`` for every field.
             filter: a :class:`~intacct_sync.intacct.filters.Filter` or ``{field: value}``.
             order_by: ``[(field, "ascending" | "descending")]``.
             page_size: records per page (1..2000).
             case_insensitive: compare strings without case.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+
+        Yields:
+            One typed DataFrame per page, its columns the selected fields in their own
+            spelling (an empty read yields one empty frame with those columns).
+
+        Raises:
+            InputError: a field the object does not have (the closest spelling named), a
+                filter value that is missing or of an unsupported type, ``STATUS`` filtered
+                with ``T``/``F``, or ``"*"`` for an object whose definition cannot be read.
+            FunctionError: Intacct refused the query.
         """
+        every = select is None or (isinstance(select, str) and select.strip() == "*")
+        select, filter, order_by = spell_query(
+            obj, self._query_names(obj, docparid, every=every), select, filter, order_by
+        )
         if self._rest is not None:
             yield from self._rest.iter_query(
                 obj,
@@ -241,31 +324,48 @@ class XmlReads(XmlTypes):
             return
         select, order_by, columns = self._stable_query(obj, select, order_by)
         size = min(page_size or max(self.page_size, fn.MAX_QUERY_PAGE), fn.MAX_QUERY_PAGE)
-        offset = 0
         with progress_bar(enabled=progress, desc=f"query {obj}") as bar:
-            while True:
-                result = self._call(
-                    fn.query(
-                        obj,
-                        select=select,
-                        filter=filter,
-                        order_by=order_by,
-                        page_size=size,
-                        offset=offset,
-                        case_insensitive=case_insensitive,
-                        docparid=docparid,
-                    ),
-                    f"intacct query {obj}",
-                )
-                bar.set_total(result.total_count)
-                frame = self._frame(obj, _page(result), columns)
-                frame = frame[columns] if list(frame.columns) != columns else frame
-                bar.update(len(frame))
-                if len(frame) or offset == 0:
-                    yield frame
-                if not result.num_remaining or not len(frame):
-                    return
-                offset += len(frame)
+            yield from self._offset_pages(
+                obj,
+                lambda offset: fn.query(
+                    obj,
+                    select=select,
+                    filter=filter,
+                    order_by=order_by,
+                    page_size=size,
+                    offset=offset,
+                    case_insensitive=case_insensitive,
+                    docparid=docparid,
+                ),
+                columns,
+                bar,
+            )
+
+    def _offset_pages(
+        self,
+        obj: str,
+        build: Callable[[int], etree._Element],
+        columns: list[str],
+        bar: Progress,
+    ) -> Iterator[pd.DataFrame]:
+        """The typed pages of an offset-paged ``query``, fetched side by side within the
+        company's governor (:func:`~intacct_sync.intacct._pages.offset_pages`), in order.
+        """
+        what = f"intacct query {obj}"
+
+        def fetch(offset: int) -> Result:
+            return self._call(build(offset), what)
+
+        def frame_of(result: Result) -> pd.DataFrame:
+            bar.set_total(result.total_count)
+            frame = self._frame(obj, _page(result), columns)
+            frame = frame[columns] if list(frame.columns) != columns else frame
+            bar.update(len(frame))
+            return frame
+
+        # None is an unlimited governor: the company's own limit still applies (§13.7).
+        workers = self.governor.limit or DEFAULT_LIMITS["intacct"]
+        yield from offset_pages(fetch, frame_of, workers=workers, name=f"intacct-{obj}")
 
     def _stable_query(
         self,
@@ -299,36 +399,123 @@ class XmlReads(XmlTypes):
         known = self._schema(obj).order
         return "id" if "id" in known and "RECORDNO" not in known else "RECORDNO"
 
+    def _query_names(self, obj: str, docparid: str | None, *, every: bool) -> FieldNames:
+        """The names ``query()`` may use on ``obj``, from one cached definition request.
+
+        An untyped client (``typed=False``) asks for no definition unless ``every`` field is
+        wanted: its names are then sent as given.
+        """
+        if self._rest is not None:
+            # REST: the name map's XML names (UDD members included), then the company's model
+            # (one cached request), whose paths the REST backend also accepts as names.
+            rest = self._rest
+            mapped: list[str] = []
+            paths: list[str] = []
+            dates: set[str] = set()
+            for plain in rest._targets(obj, docparid):
+                target = rest._with_udds(plain)
+                model = rest._model_kinds(target)
+                mapped += [f.xml for f in target.fields]
+                paths += [target.xml_name(p) for p in model] + list(model)
+                dates |= {f.xml for f in target.fields if f.kind == "date"}
+                dates |= {target.xml_name(p) for p, kind in model.items() if kind == "date"}
+            star = tuple(rest._all_fields(obj, "*"))
+            return FieldNames(
+                every=star, known=(*mapped, *paths), closed=bool(paths), dates=frozenset(dates)
+            )
+        key = f"{obj.upper()}|names"
+        types = self._schema(obj) if self.typed else self._kinds_cache.get(key)
+        if types is None and not every:
+            return FieldNames(every=(), known=(), closed=False)
+        if types is None:
+            types = self._kinds_cache[key] = self._definition(obj)
+        # A transaction definition (docparid) adds its own fields, which the object's lookup
+        # does not list (reference §13.4): there names are spelled, never refused.
+        return FieldNames(
+            every=tuple(types.order),
+            known=(*types.order, *types.kinds),
+            closed=bool(types.order) and docparid is None,
+            dates=frozenset(name for name, kind in types.kinds.items() if kind == "date"),
+        )
+
     def query(
         self,
         obj: str,
         *,
-        select: Sequence[str],
+        select: str | Sequence[str] | None = None,
         filter: Filter | Mapping[str, Any] | None = None,
         order_by: Sequence[tuple[str, Literal["ascending", "descending"]]] | None = None,
         page_size: int | None = None,
         case_insensitive: bool = False,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
-        """All pages of :meth:`iter_query` as one typed DataFrame."""
-        return concat(
-            self.iter_query(
-                obj,
-                select=select,
-                filter=filter,
-                order_by=order_by,
-                page_size=page_size,
-                case_insensitive=case_insensitive,
-                docparid=docparid,
-                progress=progress,
-            )
+        """All pages of :meth:`iter_query` as one typed DataFrame (the ``query`` function).
+
+        The analyst's read: any object, any fields, a filter built from Python values, all
+        pages. Field names are matched as :meth:`iter_query` says (any case; refused with the
+        right spelling when the object has no such field); no ``select`` reads every field.
+
+        >>> ia.query("GLACCOUNT")  # doctest: +SKIP
+        >>> ia.query("GLACCOUNT", select=["accountno", "title"],
+        ...          filter={"STATUS": "active"}, order_by=[("ACCOUNTNO", "ascending")])
+        ...  # doctest: +SKIP
+
+        Args:
+            obj: object name.
+            select: field names, dotted paths, aggregates; None or ``"*"`` for every field.
+            filter: a :class:`~intacct_sync.intacct.filters.Filter` or ``{field: value}``.
+            order_by: ``[(field, "ascending" | "descending")]``.
+            page_size: records per page (1..2000).
+            case_insensitive: compare strings without case.
+            docparid: transaction definition, for order-entry documents.
+            progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
+
+        Returns:
+            One typed DataFrame of every matching record, its columns the selected fields in
+            the object's own spelling; an empty result has the same columns.
+
+        Raises:
+            InputError: as :meth:`iter_query` (a wrong field name, a bad filter value).
+            FunctionError: Intacct refused the query.
+        """
+        pages = self.iter_query(
+            obj,
+            select=select,
+            filter=filter,
+            order_by=order_by,
+            page_size=page_size,
+            case_insensitive=case_insensitive,
+            docparid=docparid,
+            progress=progress,
         )
+        return concat(pages_with_backend(pages, dtype_backend))
 
     def read(
         self, obj: str, keys: Iterable[int | str], *, fields: str | Sequence[str] = "*"
     ) -> pd.DataFrame:
-        """Records by ``RECORDNO`` (any number: sent 100 keys per function)."""
+        """The records of ``obj`` with these record numbers (``RECORDNO``), as one typed frame.
+
+        Any number of keys: they are sent 100 per ``read`` function, several functions per
+        request. A key that matches no record is simply absent from the frame.
+
+        >>> ia.read("CUSTOMER", keys=[149, 150], fields=["CUSTOMERID", "NAME"])  # doctest: +SKIP
+
+        Args:
+            obj: object name.
+            keys: record numbers.
+            fields: ``"*"`` or field names.
+
+        Returns:
+            One typed DataFrame with a row per record found.
+
+        Raises:
+            FunctionError: Intacct refused a read (an unknown object or field).
+        """
         if self._rest is not None:
             return self._rest.read(obj, keys, fields=fields)
         return self._read_keys(obj, [str(k) for k in keys], fields, fn.read, "read")
@@ -336,7 +523,26 @@ class XmlReads(XmlTypes):
     def read_by_name(
         self, obj: str, names: Iterable[str], *, fields: str | Sequence[str] = "*"
     ) -> pd.DataFrame:
-        """Records by the object's ID field (``ACCOUNTNO``, ``CUSTOMERID``...)."""
+        """The records of ``obj`` with these ids (its ID field: ``ACCOUNTNO``, ``CUSTOMERID``).
+
+        Any number of names, sent 100 per ``readByName`` function; a name that matches no
+        record is absent from the frame.
+
+        >>> ia.read_by_name("GLACCOUNT", names=["4000", "5000"])  # doctest: +SKIP
+
+        Args:
+            obj: object name.
+            names: values of the object's ID field.
+            fields: ``"*"`` or field names.
+
+        Returns:
+            One typed DataFrame with a row per record found.
+
+        Raises:
+            InputError: a name contains a comma (the keys are sent comma-separated); over
+                REST, an object with no ID field.
+            FunctionError: Intacct refused a read (an unknown object or field).
+        """
         if self._rest is not None:
             return self._rest.read_by_name(obj, names, fields=fields)
         return self._read_keys(obj, list(names), fields, fn.read_by_name, "readByName")

@@ -40,6 +40,12 @@ class XmlTypes(XmlSession):
 
         Columns: ``ID``, ``LABEL``, ``DESCRIPTION``, ``REQUIRED``, ``READONLY``, ``DATATYPE``,
         ``ISCUSTOM``, ``VALIDVALUES`` (``#~#``-joined).
+
+        Args:
+            obj: object name (``GLBATCH``).
+
+        Returns:
+            A DataFrame with one row per field of the object (its own spelling in ``ID``).
         """
         if self._rest is not None:
             return self._rest.lookup(obj)
@@ -53,13 +59,27 @@ class XmlTypes(XmlSession):
         ``integer``, ``number``, ``boolean``, ``datetime``), ``isRequired``, ``isReadOnly``,
         ``maxLength``, ``DisplayLabel``, ``Description``, ``id``. Typing falls back to it when
         ``lookup`` is refused.
+
+        Args:
+            obj: object name (``GLBATCH``).
+
+        Returns:
+            A DataFrame with one row per field of the object.
         """
         self._xml_only("inspect")
         result = self._call(fn.inspect(obj), f"intacct inspect {obj}")
         return frames.frame_from_records(inspect_rows(result.data), INSPECT_COLUMNS)
 
     def field_kinds(self, obj: str) -> dict[str, frames.Kind]:
-        """Column kinds of ``obj`` from its ``lookup`` (or ``inspect``), cached per client."""
+        """Column kinds of ``obj`` from its ``lookup`` (or ``inspect``), cached per client.
+
+        Args:
+            obj: object name (``GLBATCH``).
+
+        Returns:
+            Field name -> frame kind (``text``, ``integer``, ``decimal``, ``date``, ``datetime``,
+            ``boolean``) for the fields a definition typed.
+        """
         if self._rest is not None:
             return self._rest.field_kinds(obj)
         return dict(self._schema(obj).kinds)
@@ -197,6 +217,13 @@ class XmlTypes(XmlSession):
 
         >>> batches = ia.read("GLBATCH", [101, 102])  # doctest: +SKIP
         >>> ia.children(batches[batches["STATE"] == "Posted"], "ENTRIES")  # doctest: +SKIP
+
+        Args:
+            frame: a frame returned by a read.
+            relationship: the child collection (``ENTRIES``).
+
+        Returns:
+            A DataFrame of the child rows whose parent is still in ``frame``.
 
         Raises:
             KeyError: the frame carries no such children (see :func:`frames.children`).

@@ -81,6 +81,8 @@ class XmlWrites(XmlSession):
             transaction: all or nothing: if one record fails none is kept, and the others come
                 back ``aborted`` (at most ``batch_size`` records).
             progress: show a progress bar.
+            **by_name: ``object=`` and ``records=`` given by name (the old
+                ``create(records, object=...)`` form warns).
 
         Returns:
             The outcome frame (:data:`OUTCOME_COLUMNS`).
@@ -118,6 +120,15 @@ class XmlWrites(XmlSession):
         ``ia.update("CUSTOMER", records)``; arguments, old form and outcome as in
         :meth:`create`. An update's control id covers its content as well as its identity: the
         same change sent twice runs once, a different change to the same record runs.
+
+        Args:
+            object: object name.
+            records: records (mappings or models), each naming its key field.
+            keys: the outcome ``key`` of each record (default: its key field).
+            transaction: all or nothing per request.
+            progress: show a progress bar (needs tqdm).
+            **by_name: ``object=`` and ``records=`` given by name (the old
+                ``update(records, object=...)`` form warns).
 
         Returns:
             The outcome frame (:data:`OUTCOME_COLUMNS`).
@@ -160,6 +171,7 @@ class XmlWrites(XmlSession):
             ids: the records' ``RECORDNO`` values.
             transaction: all or nothing (see :meth:`create`).
             progress: show a progress bar.
+            **by_name: ``object=`` and ``ids=`` given by name (the old ``keys=`` warns).
 
         Returns:
             The outcome frame (:data:`OUTCOME_COLUMNS`).
@@ -211,6 +223,9 @@ class XmlWrites(XmlSession):
             record: a model (``JournalEntry``, ``Customer``...) or a ``SalesOrder``.
             op: ``create`` or ``update`` (an update's id also covers its content).
             key: the identity, when it is not the model's ``key``.
+
+        Returns:
+            The control id (the same for the same record key, on every run).
         """
         if op == "create" or isinstance(record, SalesOrder):
             return create_control_id(record, key=key)
@@ -224,6 +239,13 @@ class XmlWrites(XmlSession):
 
         The control id derives from each order's ``key`` (the CRM opportunity id); the outcome's
         ``id`` column holds the document id Intacct returns (``Sales Order-SO0042``).
+
+        Args:
+            orders: the sales orders (:class:`~intacct_sync.intacct.models.SalesOrder`).
+            progress: show a progress bar (needs tqdm).
+
+        Returns:
+            The outcome frame: one row per order, in the outcome contract's columns.
         """
         if self._rest is not None:
             return self._rest.create_sales_orders(orders, progress=progress)

@@ -340,6 +340,9 @@ class IntacctClient(XmlReads, XmlWrites):
             typed: as in the constructor.
             governor: as in the constructor.
 
+        Returns:
+            A client of the chosen protocol; close it (or use it as a context manager) when done.
+
         Raises:
             ConfigError: a credential is missing; the message names the argument, the variable
                 and the file looked at.

@@ -101,7 +101,11 @@ class Filter:
         return or_(self, other)
 
     def to_element(self) -> etree._Element:
-        """The ``<filter>`` child for this node."""
+        """The ``<filter>`` child for this node.
+
+        Returns:
+            An lxml element for the request's ``<filter>``.
+        """
         element = etree.Element(self.op)
         if self.op in ("and", "or"):
             for child in self.children:
@@ -136,37 +140,94 @@ def _op(op: str, field: str, *values: Any) -> Filter:
 
 
 def equal_to(field: str, value: Any) -> Filter:
-    """``field = value``."""
+    """``field = value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("equalto", field, value)
 
 
 def not_equal_to(field: str, value: Any) -> Filter:
-    """``field != value``."""
+    """``field != value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("notequalto", field, value)
 
 
 def less_than(field: str, value: Any) -> Filter:
-    """``field < value``."""
+    """``field < value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("lessthan", field, value)
 
 
 def less_than_or_equal_to(field: str, value: Any) -> Filter:
-    """``field <= value``."""
+    """``field <= value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("lessthanorequalto", field, value)
 
 
 def greater_than(field: str, value: Any) -> Filter:
-    """``field > value``."""
+    """``field > value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("greaterthan", field, value)
 
 
 def greater_than_or_equal_to(field: str, value: Any) -> Filter:
-    """``field >= value``."""
+    """``field >= value``.
+
+    Args:
+        field: the field (dotted paths into related objects allowed).
+        value: a str, int, Decimal, float, bool, date, datetime, or a NumPy/pandas scalar.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("greaterthanorequalto", field, value)
 
 
 def between(field: str, low: Any, high: Any) -> Filter:
-    """``low <= field <= high``."""
+    """``low <= field <= high``.
+
+    Args:
+        field: the field.
+        low: the lowest value matched.
+        high: the highest value matched.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("between", field, low, high)
 
 
@@ -182,32 +243,78 @@ def _many(op: str, field: str, values: Iterable[Any]) -> Filter:
 
 
 def in_(field: str, values: Iterable[Any]) -> Filter:
-    """``field in (values)``; at most 1,000 values."""
+    """``field in (values)``; at most 1,000 values.
+
+    Args:
+        field: the field.
+        values: 1 to 1,000 values.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _many("in", field, values)
 
 
 def not_in(field: str, values: Iterable[Any]) -> Filter:
-    """``field not in (values)``; at most 1,000 values."""
+    """``field not in (values)``; at most 1,000 values.
+
+    Args:
+        field: the field.
+        values: 1 to 1,000 values.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _many("notin", field, values)
 
 
 def like(field: str, pattern: str) -> Filter:
-    """``field like pattern`` (``%`` matches any run of characters)."""
+    """``field like pattern`` (``%`` matches any run of characters).
+
+    Args:
+        field: the field.
+        pattern: the pattern (``%`` matches any run of characters).
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("like", field, pattern)
 
 
 def not_like(field: str, pattern: str) -> Filter:
-    """``field not like pattern``."""
+    """``field not like pattern``.
+
+    Args:
+        field: the field.
+        pattern: the pattern (``%`` matches any run of characters).
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("notlike", field, pattern)
 
 
 def is_null(field: str) -> Filter:
-    """``field is null``."""
+    """``field is null``.
+
+    Args:
+        field: the field.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("isnull", field)
 
 
 def is_not_null(field: str) -> Filter:
-    """``field is not null``."""
+    """``field is not null``.
+
+    Args:
+        field: the field.
+
+    Returns:
+        A :class:`Filter` node; combine nodes with ``&`` and ``|``.
+    """
     return _op("isnotnull", field)
 
 
@@ -223,12 +330,26 @@ def _group(op: str, filters: tuple[Filter, ...]) -> Filter:
 
 
 def and_(*filters: Filter) -> Filter:
-    """All of ``filters``."""
+    """All of ``filters``.
+
+    Args:
+        *filters: the filters, at least one.
+
+    Returns:
+        A filter node; nested ``and`` nodes are flattened, one filter is returned as is.
+    """
     return _group("and", filters)
 
 
 def or_(*filters: Filter) -> Filter:
-    """Any of ``filters``."""
+    """Any of ``filters``.
+
+    Args:
+        *filters: the filters, at least one.
+
+    Returns:
+        A filter node; nested ``or`` nodes are flattened, one filter is returned as is.
+    """
     return _group("or", filters)
 
 
@@ -236,6 +357,12 @@ def to_filter(spec: Filter | Mapping[str, Any]) -> Filter:
     """A :class:`Filter` from a filter or a ``{field: value}`` mapping (equality, all true).
 
     A list or tuple value means ``in``; ``None`` means ``is null``.
+
+    Args:
+        spec: a :class:`Filter`, or a ``{field: value}`` mapping.
+
+    Returns:
+        A :class:`Filter` (``spec`` itself when it is one).
     """
     if isinstance(spec, Filter):
         return spec
@@ -270,6 +397,13 @@ def query_string(template: str, *values: Any) -> str:
 
     Strings, dates and booleans are quoted with embedded quotes and backslashes escaped;
     numbers are written bare; lists become ``(a, b, c)`` for ``IN``.
+
+    Args:
+        template: the query with ``{}`` placeholders.
+        *values: one value per placeholder.
+
+    Returns:
+        The readByQuery query string.
 
     Raises:
         InputError: a placeholder count mismatch, a named placeholder, or an unsupported value.

@@ -256,8 +256,9 @@ class Customer:
             "DISPLAYCONTACT": {
                 "PRINTAS": self.name,
                 "COMPANYNAME": self.name,
-                "EMAIL1": self.email,
+                # The SDK's order (conformance req_fn_create_customer_full.xml): phone first.
                 "PHONE1": self.phone,
+                "EMAIL1": self.email,
                 "MAILADDRESS": {
                     "ADDRESS1": self.address1,
                     "CITY": self.city,

@@ -48,6 +48,7 @@ from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.reports import Report
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.state import SQLiteStateStore, StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "ActionsConfig",
@@ -84,7 +85,14 @@ class IntacctResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     endpoint_url: str | None = None
 
     def client(self, company_id: str | None = None) -> IntacctClient:
-        """A client signed in to ``company_id`` (default: the configured one)."""
+        """A client signed in to ``company_id`` (default: the configured one).
+
+        Args:
+            company_id: the company (a partition key); None for the configured one.
+
+        Returns:
+            An Intacct client; the caller closes it.
+        """
         company = company_id or self.company_id
         if not company:
             raise dg.Failure("IntacctResource: no company (partition key or company_id)")
@@ -108,7 +116,11 @@ class SalesforceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     client_secret: str | None = Field(default=None, repr=False)
 
     def client(self) -> SalesforceClient:
-        """A client for the org."""
+        """A client for the org.
+
+        Returns:
+            A Salesforce client; the caller closes it.
+        """
         if self.access_token:
             return SalesforceClient(instance_url=self.instance_url, access_token=self.access_token)
         if not (self.client_id and self.client_secret):
@@ -130,7 +142,14 @@ class StateStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @contextmanager
     def open(self, company: str | None) -> Iterator[StateStore]:
-        """The company's store, closed on exit."""
+        """The company's store, closed on exit.
+
+        Args:
+            company: the partition's company, or None when the run is not partitioned.
+
+        Yields:
+            The company's state store, closed when the block ends.
+        """
         if company is not None and "{company}" not in self.path:
             raise dg.Failure(
                 "StateStoreResource.path needs a {company} placeholder for partitioned runs"
@@ -176,8 +195,20 @@ def run_actions(
 ) -> Report:
     """Workflow 1: CRM actions to journal entries.
 
+    Args:
+        ia: the Intacct client.
+        sf: the Salesforce client.
+        state: the company's state store.
+        dry_run: plan and report, write nothing.
+        on_invalid: ``halt`` or ``skip``.
+
+    Returns:
+        The run's report (a :class:`~intacct_sync.actions.SyncReport`).
+
     Raises:
         ValidationError: the run halted on invalid actions (``.report`` is the run report).
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
     sync = actions.ActionSync(ia, sf, state, on_invalid=on_invalid)
     report: Report = sync.run(dry_run=dry_run)
@@ -193,7 +224,24 @@ def run_kpi(
     end: dt.date,
     dry_run: bool,
 ) -> Report:
-    """Workflow 2: daily KPI totals, their changes posted as statistical entries."""
+    """Workflow 2: daily KPI totals, their changes posted as statistical entries.
+
+    Args:
+        ia: the Intacct client.
+        sf: the Salesforce client.
+        state: the company's state store.
+        start: the first day.
+        end: the last day.
+        dry_run: plan and report, write nothing.
+
+    Returns:
+        The posting report (a :class:`~intacct_sync.kpi.PostingReport`).
+
+    Raises:
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
+    """
+    bind_tenant(state, ia)  # the recorded totals are read before the post would check
     gifts = kpi.gifts_from_salesforce(sf)
     totals = kpi.daily_totals(gifts, start=start, end=end)
     changes = kpi.changes(totals, kpi.recorded_totals(state=state))
@@ -206,7 +254,21 @@ def run_kpi(
 def run_order_to_cash(
     ia: IntacctClient, sf: SalesforceClient, state: StateStore, *, dry_run: bool
 ) -> Report:
-    """Workflow 3: masters, Closed Won opportunities to sales orders, invoice status back."""
+    """Workflow 3: masters, Closed Won opportunities to sales orders, invoice status back.
+
+    Args:
+        ia: the Intacct client.
+        sf: the Salesforce client.
+        state: the company's state store.
+        dry_run: plan and report, write nothing.
+
+    Returns:
+        The run's report (an :class:`~intacct_sync.o2c.OrderToCashRun`).
+
+    Raises:
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
+    """
     report: Report = o2c.sync_order_to_cash(sf, ia, state, dry_run=dry_run)
     return report
 
@@ -215,7 +277,14 @@ def run_order_to_cash(
 
 
 def report_metadata(report: Report) -> dict[str, Any]:
-    """A run report as Dagster metadata: summary, rows, counts by status, the first rows."""
+    """A run report as Dagster metadata: summary, rows, counts by status, the first rows.
+
+    Args:
+        report: a workflow report.
+
+    Returns:
+        Dagster metadata values by name.
+    """
     frame = report.to_frame()
     metadata: dict[str, Any] = {
         "summary": report.summary(),
@@ -270,6 +339,9 @@ def workflow_assets(
         partitions_def: your own (e.g. ``DynamicPartitionsDefinition(name="companies")``
             for a fleet that grows); overrides ``companies``. Neither: not partitioned, the
             Intacct resource's ``company_id`` is used.
+
+    Returns:
+        The assets: journal entries, KPI statistical entries and order to cash.
     """
     parts = partitions_def
     if parts is None and companies is not None:
@@ -339,5 +411,14 @@ def resources(
     salesforce: SalesforceResource,
     state: StateStoreResource,
 ) -> dict[str, Any]:
-    """The resource keys the assets ask for."""
+    """The resource keys the assets ask for.
+
+    Args:
+        intacct: the Intacct resource.
+        salesforce: the Salesforce resource.
+        state: the state store resource.
+
+    Returns:
+        The resources by the keys the assets ask for (``intacct``, ``salesforce``, ``state``).
+    """
     return {"intacct": intacct, "salesforce": salesforce, "state": state}

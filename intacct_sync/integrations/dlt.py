@@ -265,6 +265,14 @@ def since_clause(soql: str, field: str, since: dt.datetime) -> str:
     condition goes before ``WITH``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``, ``OFFSET`` and
     ``FOR``. Keywords inside quoted strings and subqueries are left alone.
 
+    Args:
+        soql: the SOQL statement.
+        field: the datetime field to bound.
+        since: the lowest value (timezone-aware).
+
+    Returns:
+        The SOQL text with the condition added.
+
     Raises:
         InputError: ``field`` is not a field name, or ``since`` is naive.
     """

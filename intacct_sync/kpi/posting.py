@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import pandas as pd
@@ -40,8 +40,9 @@ from intacct_sync.kpi.segments import (
 from intacct_sync.posting import books
 from intacct_sync.posting import engine as posting_engine
 from intacct_sync.posting.engine import Posting
-from intacct_sync.reports import Report
+from intacct_sync.reports import Report, Scope
 from intacct_sync.state import LedgerEntry, StateStore, run_lease
+from intacct_sync.state.tenancy import bind_tenant
 
 if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
@@ -84,6 +85,11 @@ def record_totals(
     CRM: ``KPI_Daily_Total__c`` upserted by ``Key__c`` (same key), so recording again
     updates instead of duplicating (``Value__c`` is a double with 2 decimals there).
 
+    Args:
+        totals: daily totals (``date``, ``kpi``, ``value``).
+        state: the state store to record in, or None.
+        sf: the Salesforce client to record in, or None.
+
     Returns:
         The CRM upsert outcome frame, or None when ``sf`` is None.
     """
@@ -113,6 +119,14 @@ def recorded_totals(
     """The recorded daily totals (``date``, ``kpi``, ``value``): the state store's, else the CRM's.
 
     With both, the union; a day recorded in both keeps the state store's exact value.
+
+    Args:
+        state: the state store, or None.
+        sf: the Salesforce client, or None.
+
+    Returns:
+        A DataFrame with ``date``, ``kpi`` and ``value`` (exact), one row per KPI and day; empty
+        with those columns when nothing is recorded.
     """
     found: dict[tuple[str, dt.date], Decimal | None] = {}
     if sf is not None:
@@ -162,6 +176,10 @@ def changes(totals: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.Dat
     in ``totals``. A KPI with no earlier value opens at zero: its first change is its whole value
     (``prior_date`` missing), so the posted entries of a KPI always add up to its latest value.
     Days where a KPI has no value (an undefined rate) are skipped.
+
+    Args:
+        totals: daily totals (``date``, ``kpi``, ``value``), e.g. :func:`daily_totals`.
+        history: earlier recorded totals, e.g. :func:`recorded_totals`.
 
     Returns:
         Columns ``date``, ``kpi``, ``value``, ``prior_date``, ``prior_value``, ``change`` (signed
@@ -333,17 +351,25 @@ class PostingReport(Report):
     ``status``: the posting engine's vocabulary (:mod:`intacct_sync.posting.status`):
     ``posted`` (a new entry, or found in the books from an earlier attempt), ``already_posted``
     (the ledger shows this change posted: nothing sent), ``failed``, ``pending`` (sent,
-    unanswered: the next run looks in the books first), ``held`` (not sent: the run stopped);
-    and two plan words for rows nothing is sent for: ``unchanged`` (zero change) and
-    ``would post`` (dry run).
+    unanswered: the next run looks in the books first), ``held`` (not sent: the run stopped,
+    or halted on another KPI's preflight breach), ``skipped`` (not sent: Intacct would refuse
+    it, ``errors`` names the field, value and rule); and two plan words for rows nothing is
+    sent for: ``unchanged`` (zero change) and ``would post`` (dry run).
+
+    ``scope`` is the company and entity the run read and posted in.
     """
 
-    def __init__(self, frame: pd.DataFrame, *, dry_run: bool) -> None:
+    def __init__(self, frame: pd.DataFrame, *, dry_run: bool, scope: Scope | None = None) -> None:
         self.frame = frame
         self.dry_run = dry_run
+        self.scope = scope or Scope()
 
     def to_frame(self) -> pd.DataFrame:
-        """The rows."""
+        """The rows.
+
+        Returns:
+            A DataFrame with one row per KPI change and its posting status.
+        """
         return self.frame
 
     @property
@@ -361,15 +387,33 @@ class PostingReport(Report):
 
     @property
     def failed(self) -> int:
-        """Entries that failed, whose outcome is unknown, or that were not sent."""
-        return int(self.frame["status"].isin(["failed", "pending", "held", "drift"]).sum())
+        """Entries that failed, whose outcome is unknown, that were not sent or were refused."""
+        unsent = ["failed", "pending", "held", "drift", "skipped"]
+        return int(self.frame["status"].isin(unsent).sum())
 
     def summary(self) -> str:
-        """One line."""
+        """One line: counts per status, and the company and entity.
+
+        Returns:
+            One line, for a person.
+        """
         counts = self.frame["status"].value_counts().to_dict() if len(self.frame) else {}
         parts = ", ".join(f"{n} {str(s).replace('_', ' ')}" for s, n in sorted(counts.items()))
         verb = "Dry run" if self.dry_run else "Statistical postings"
-        return f"{verb}: {parts or 'nothing to do'}"
+        return self.scope.after(f"{verb}: {parts or 'nothing to do'}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, dry run and every row.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "dry_run": self.dry_run,
+            "rows": frames.frame_to_records(self.frame),
+        }
 
 
 def _ledger_by_day(state: StateStore) -> dict[tuple[str, str], list[LedgerEntry]]:
@@ -471,6 +515,7 @@ def post_changes(
     class_id: str | None = None,
     dimensions: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    on_invalid: Literal["halt", "skip"] = "halt",
 ) -> PostingReport:
     """Post KPI changes as statistical entries, so the books hold each KPI's value.
 
@@ -497,19 +542,30 @@ def post_changes(
         class_id: CLASSID of every line.
         dimensions: user-defined dimensions of every line.
         dry_run: read the books, plan and report; send nothing, write nothing.
+        on_invalid: what an entry the preflight finds Intacct would refuse (an unknown or
+            inactive statistical account, a regular account, a missing required dimension, a
+            closed period) does to the run: ``halt`` (default: nothing is sent, that entry is
+            ``skipped`` with the rule, the others ``held``) or ``skip`` (only it is refused).
 
     Returns:
         A :class:`PostingReport`.
 
     Raises:
+        InputError: ``on_invalid`` is neither ``halt`` nor ``skip``.
         IncompleteWriteError: the gateway or network stopped the run part way; the ledger
             keeps the unanswered rows ``pending`` and a rerun finishes them.
         LeaseHeldError: another run holds the store's run lease for this company and
             workflow (it names the holder); nothing was sent.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
 
     >>> report = kpi.post_changes(ia, chg, state=state)  # doctest: +SKIP
     """
+    bind_tenant(state, ia)
+    if on_invalid not in ("halt", "skip"):
+        raise InputError("on_invalid is 'halt' or 'skip'", field="on_invalid", value=on_invalid)
     options: dict[str, Any] = {
+        "on_invalid": on_invalid,
         "state": state,
         "accounts": accounts,
         "journal": journal,
@@ -540,7 +596,9 @@ def _post_changes(
     class_id: str | None,
     dimensions: Mapping[str, str] | None,
     dry_run: bool,
+    on_invalid: Literal["halt", "skip"],
 ) -> PostingReport:
+    scope = Scope.of(ia)
     ledger = _ledger_by_day(state)
     options = {
         "journal": journal,
@@ -670,7 +728,9 @@ def _post_changes(
         rows.append(row)
         to_send.append((entry, ledger_entry, row))
     if dry_run or not to_send:
-        return PostingReport(frames.frame_from_records(rows, _POSTING_KINDS), dry_run=dry_run)
+        return PostingReport(
+            frames.frame_from_records(rows, _POSTING_KINDS), dry_run=dry_run, scope=scope
+        )
     postings = [
         Posting(
             key=ledger_entry.source_id,
@@ -680,7 +740,7 @@ def _post_changes(
         )
         for entry, ledger_entry, _ in to_send
     ]
-    result = posting_engine.post(ia, state, WORKFLOW, postings)
+    result = posting_engine.post(ia, state, WORKFLOW, postings, on_breach=on_invalid)
     for outcome, (_, ledger_entry, row) in zip(result.outcomes, to_send, strict=True):
         if outcome.control_id != ledger_entry.control_id:
             raise StateError(
@@ -690,7 +750,9 @@ def _post_changes(
         row["status"] = outcome.status
         row["record_no"] = outcome.record_no
         row["errors"] = outcome.errors
-    report = PostingReport(frames.frame_from_records(rows, _POSTING_KINDS), dry_run=False)
+    report = PostingReport(
+        frames.frame_from_records(rows, _POSTING_KINDS), dry_run=False, scope=scope
+    )
     log.info("kpi postings: %s", report.summary())
     if result.stopped is not None:
         raise IncompleteWriteError(
@@ -739,15 +801,24 @@ _HOLDINGS_KINDS: Mapping[str, frames.Kind] = {
 
 
 class HoldingsReport(Report):
-    """Per statistical account: what Intacct holds from this workflow vs the KPI's value."""
+    """Per statistical account: what Intacct holds from this workflow vs the KPI's value.
 
-    def __init__(self, frame: pd.DataFrame, *, reference_prefix: str) -> None:
+    ``scope`` is the company and entity whose books were read.
+    """
+
+    def __init__(
+        self, frame: pd.DataFrame, *, reference_prefix: str, scope: Scope | None = None
+    ) -> None:
         self.frame = frame
         self.reference_prefix = reference_prefix
+        self.scope = scope or Scope()
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``kpi``, ``account``, ``increases``, ``decreases``, ``held``, ``kpi_value``,
         ``drift`` (held - value), ``ok``.
+
+        Returns:
+            A DataFrame with one row per KPI, amounts exact.
         """
         return self.frame
 
@@ -762,18 +833,37 @@ class HoldingsReport(Report):
         return self.ok
 
     def summary(self) -> str:
-        """One line."""
+        """One line: matches or drifts, and the company and entity.
+
+        Returns:
+            One line, for a person.
+        """
         bad = self.frame[~self.frame["ok"].astype(bool)] if len(self.frame) else self.frame
         if len(bad) == 0:
-            return f"Holdings check: {len(self.frame)} statistical account(s) match their KPI"
+            return self.scope.after(
+                f"Holdings check: {len(self.frame)} statistical account(s) match their KPI"
+            )
         detail = ", ".join(
             f"{a} ({k}) drift {d:+,}"
             for a, k, d in zip(bad["account"], bad["kpi"], bad["drift"], strict=True)
         )
-        return (
+        return self.scope.after(
             f"Holdings check: NOT DONE, {len(bad)} account(s) drift: {detail}; the next "
             "kpi.post_changes over these days posts the difference"
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, ok and every account's row.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "ok": self.ok,
+            "rows": frames.frame_to_records(self.frame),
+        }
 
 
 def check_holdings(
@@ -831,7 +921,9 @@ def check_holdings(
             }
         )
     report = HoldingsReport(
-        frames.frame_from_records(records, _HOLDINGS_KINDS), reference_prefix=reference_prefix
+        frames.frame_from_records(records, _HOLDINGS_KINDS),
+        reference_prefix=reference_prefix,
+        scope=Scope.of(ia),
     )
     if raise_on_drift and not report.ok:
         raise ValidationError(report.summary(), report=report)

@@ -209,6 +209,13 @@ def gifts_from_salesforce(sf: SalesforceClient, soql: str = GIFT_SOQL) -> pd.Dat
     >>> gifts = kpi.gifts_from_salesforce(sf)  # doctest: +SKIP
     >>> opps = kpi.gifts_from_salesforce(  # doctest: +SKIP
     ...     sf, "SELECT AccountId, CloseDate, Amount FROM Opportunity WHERE IsWon = true")
+
+    Args:
+        sf: the Salesforce client.
+        soql: a query giving donor, date and amount (default: the ``Gift__c`` records).
+
+    Returns:
+        A typed DataFrame of gifts: donor, date and amount (exact) per row.
     """
     return sf.query(soql)
 
@@ -701,6 +708,14 @@ def donor_aggregates(
     Columns: ``first_gift`` / ``last_gift`` (dates of the first and last positive gift up to
     the day), ``gifts`` (count of positive gifts), ``total`` (net of all gifts up to the day),
     ``total_1y``, ``total_2y``, ``total_10y`` (net in those windows, Decimal). Index: donor id.
+
+    Args:
+        gifts: the gift history (donor, date, amount).
+        as_of: the day the aggregates are taken on (a date or ``YYYY-MM-DD``; default today).
+        columns: where the gift frame holds donor, date and amount (:class:`GiftColumns`).
+
+    Returns:
+        A DataFrame with one row per donor, in the columns above.
     """
     day = _as_date(as_of, "as_of") if as_of is not None else _today()
     return _aggregates(_prepare(gifts, columns), day)
@@ -755,7 +770,11 @@ class SegmentReport(Report):
         self.definitions = dict(definitions)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per KPI: ``kpi``, ``value``, ``definition``."""
+        """One row per KPI: ``kpi``, ``value``, ``definition``.
+
+        Returns:
+            A DataFrame with one row per KPI.
+        """
         return pd.DataFrame(
             {
                 "kpi": pd.array(list(self.values), dtype="string"),
@@ -767,7 +786,11 @@ class SegmentReport(Report):
         )
 
     def summary(self) -> str:
-        """One line."""
+        """One line.
+
+        Returns:
+            One line, for a person.
+        """
         return f"Donor KPIs as of {self.as_of.isoformat()} ({len(self.donors):,} donors in history)"
 
 

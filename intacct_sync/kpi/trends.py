@@ -216,6 +216,13 @@ def financials(
 ) -> pd.DataFrame:
     """One column per named group of accounts, summed per period (natural sign).
 
+    Args:
+        ia: the Intacct client.
+        groups: group name -> the account numbers summed into it.
+        start: the first day read; None for the earliest entry.
+        end: the last day read; None for the latest entry.
+        freq: ``M`` (months) or ``Q`` (quarters).
+
     Returns:
         Columns ``period``, ``period_end`` and one Decimal column per group; periods without
         entries in a group hold 0.
@@ -250,6 +257,10 @@ def kpi_by_period(totals: pd.DataFrame, freq: Freq = "M") -> pd.DataFrame:
 
     KPIs are levels (a count, a rate as of a day), not flows, so a period's value is the value
     on its last recorded day, not a sum.
+
+    Args:
+        totals: daily totals (``date``, ``kpi``, ``value``).
+        freq: ``M`` (months) or ``Q`` (quarters).
 
     Returns:
         Columns ``period``, ``period_end`` and one Decimal column per KPI.
@@ -305,11 +316,19 @@ class TrendReport(Report):
         self.freq = freq
 
     def to_frame(self) -> pd.DataFrame:
-        """Every column."""
+        """Every column.
+
+        Returns:
+            A DataFrame with one row per period and every computed column.
+        """
         return self.frame
 
     def summary(self) -> str:
-        """One line."""
+        """One line.
+
+        Returns:
+            One line, for a person.
+        """
         if self.frame.empty:
             return f"{self.title}: no periods"
         return (
@@ -318,11 +337,22 @@ class TrendReport(Report):
         )
 
     def display_frame(self) -> pd.DataFrame:
-        """The shown columns (the frame keeps every column)."""
+        """The shown columns (the frame keeps every column).
+
+        Returns:
+            A DataFrame of the columns shown, formatted values left to the views.
+        """
         return self.frame[self.shown]
 
     def text(self, *, max_rows: int = 50) -> str:
-        """The shown columns as a text table, under the summary."""
+        """The shown columns as a text table, under the summary.
+
+        Args:
+            max_rows: the most rows shown.
+
+        Returns:
+            The summary and a text table.
+        """
         return str(self.table(max_rows=max_rows))
 
     def plot(self, columns: Sequence[str] | None = None) -> Figure:
@@ -365,6 +395,10 @@ class TrendReport(Report):
 
     def save(self, path: str | Path, columns: Sequence[str] | None = None) -> Path:
         """Draw :meth:`plot` and write it to ``path`` (PNG, SVG or PDF by the suffix).
+
+        Args:
+            path: the file to write (``.png``, ``.svg`` or ``.pdf``).
+            columns: the columns to plot; None for the report's default.
 
         Returns:
             The path written.
@@ -511,6 +545,9 @@ def ar_trends(
         freq: ``"M"`` or ``"Q"``.
         start: first period's day (default: the first invoice).
         end: last period's day (default: today).
+
+    Returns:
+        A :class:`TrendReport` with one row per period end.
     """
     period_freq = _freq(freq)
     needed = ("WHENCREATED", "WHENDUE", "WHENPAID", "TOTALENTERED", "TOTALDUE")

@@ -30,10 +30,11 @@ from intacct_sync.intacct.filters import query_string
 from intacct_sync.intacct.models import ARInvoice
 from intacct_sync.o2c import timestamps
 from intacct_sync.o2c.timestamps import to_utc
-from intacct_sync.reports import Report, counts_text, plural
+from intacct_sync.reports import Report, Scope, counts_text, plural
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "AGING_FIELDS",
@@ -90,6 +91,12 @@ def aging_bucket(days_overdue: int) -> str:
 
     >>> aging_bucket(0), aging_bucket(30), aging_bucket(31), aging_bucket(121)
     ('AR_Current__c', 'AR_1_30__c', 'AR_31_60__c', 'AR_Over_120__c')
+
+    Args:
+        days_overdue: days past due (0 or less: current).
+
+    Returns:
+        The name of the Account aging field.
     """
     for limit, name in zip((0, 30, 60, 90, 120), AGING_FIELDS, strict=False):
         if days_overdue <= limit:
@@ -130,6 +137,7 @@ class InvoicesPlan(Report):
         account_updates: the Accounts whose aging fields change (Id and the six fields).
         rows: the report rows (see ``to_frame()``).
         watermark: the watermark set when every write succeeded.
+        scope: the Intacct company and entity the invoices were read in.
     """
 
     invoices: tuple[Mapping[str, Any], ...] = ()
@@ -137,24 +145,45 @@ class InvoicesPlan(Report):
     account_updates: tuple[Mapping[str, Any], ...] = ()
     rows: tuple[Mapping[str, Any], ...] = ()
     watermark: dt.datetime | None = None
+    scope: Scope = attrs.field(factory=Scope)
 
     def aging(self) -> pd.DataFrame:
-        """The aging summary per Account written by this plan (Account Id and the six fields)."""
+        """The aging summary per Account written by this plan (Account Id and the six fields).
+
+        Returns:
+            A DataFrame with one row per Account.
+        """
         kinds: dict[str, frames.Kind] = {"Id": "text", **{f: "decimal" for f in AGING_FIELDS}}
         return frames.frame_from_records(self.account_updates, kinds)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per invoice read."""
+        """One row per invoice read.
+
+        Returns:
+            A DataFrame with one row per invoice.
+        """
         return frames.frame_from_records(self.rows, _ROW_KINDS)
 
-    def summary(self) -> str:
-        """What will be written."""
+    def counts(self) -> str:
+        """What will be written, in words (the summary without the scope).
+
+        Returns:
+            A phrase, for a person.
+        """
         unlinked = sum(1 for r in self.rows if r["action"] == "no account")
         return (
             f"Invoices: {len(self.rows):,} read, {len(self.upserts):,} to upsert, "
             f"{plural(len(self.account_updates), 'account aging update')}, "
             f"{unlinked:,} without an account"
         )
+
+    def summary(self) -> str:
+        """What will be written, and the Intacct company and entity read.
+
+        Returns:
+            One line, for a person.
+        """
+        return self.scope.after(self.counts())
 
 
 # How the summary names what it wrote (the objects' API names are in the frame).
@@ -195,19 +224,50 @@ class InvoicesReport(Report):
         return self.plan.account_updates
 
     def aging(self) -> pd.DataFrame:
-        """The plan's aging summary per Account."""
+        """The plan's aging summary per Account.
+
+        Returns:
+            A DataFrame with one row per Account.
+        """
         return self.plan.aging()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per invoice read (the plan's)."""
+        """One row per invoice read (the plan's).
+
+        Returns:
+            A DataFrame with one row per invoice.
+        """
         return self.plan.to_frame()
 
+    @property
+    def scope(self) -> Scope:
+        """The Intacct company and entity the invoices were read in (the plan's)."""
+        return self.plan.scope
+
     def summary(self) -> str:
-        """What was planned, and what was written."""
+        """What was planned, what was written, and the Intacct company and entity.
+
+        Returns:
+            One line, for a person.
+        """
         written = counts_text(
             {_OBJECT_WORDS.get(k, k): n for k, n in self.written.items()}, empty="nothing"
         )
-        return f"{self.plan.summary()}; written: {written}"
+        return self.scope.after(f"{self.plan.counts()}; written: {written}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, status, written, refusals.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "status": self.status,
+            "written": dict(self.written),
+            "failed": [dict(f) for f in self.failed],
+        }
 
 
 def apply_invoices(plan: InvoicesPlan, sf: SalesforceClient, state: StateStore) -> InvoicesReport:
@@ -279,7 +339,12 @@ def plan_invoices(
 
     >>> plan = plan_invoices(sf, ia, state)  # doctest: +SKIP
     >>> plan.aging()  # doctest: +SKIP
+
+    Raises:
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     day = today or dt.datetime.now(dt.UTC).date()
     zone = timestamps.zone(intacct_timezone)
     since = state.get_watermark(WATERMARK)
@@ -351,6 +416,7 @@ def plan_invoices(
         account_updates=tuple(account_updates),
         rows=tuple(rows),
         watermark=max((s for s in stamps if s is not None), default=since),
+        scope=Scope.of(ia),
     )
 
 

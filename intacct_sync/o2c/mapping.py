@@ -100,6 +100,13 @@ class ObjectMapping:
         ...     intacct="CUSTTYPE", direction="to_intacct"), drop=["Phone"])
         >>> [f.salesforce for f in m.fields][-1]
         'Industry__c'
+
+        Args:
+            *extra: fields to add.
+            drop: field names to remove.
+
+        Returns:
+            A new mapping; this one is unchanged.
         """
         names = {f.salesforce for f in extra} | set(drop)
         kept = tuple(f for f in self.fields if f.salesforce not in names)
@@ -176,11 +183,18 @@ class MastersConfig:
     full: bool = False
 
     def mappings(self) -> list[ObjectMapping]:
-        """The object mappings synced, accounts first."""
+        """The object mappings synced, accounts first.
+
+        Returns:
+            The mappings, accounts before products.
+        """
         return [m for m in (self.accounts, self.products) if m is not None]
 
     def zone(self) -> ZoneInfo:
         """The zone of :attr:`intacct_timezone`.
+
+        Returns:
+            The time zone Intacct's timestamps are read in.
 
         Raises:
             InputError: an unknown time zone.
@@ -217,6 +231,12 @@ def normalise_name(name: str | None) -> str:
     True
     >>> normalise_name("Globex Corp.") == normalise_name("Globex Corporation")
     True
+
+    Args:
+        name: a company or product name.
+
+    Returns:
+        The reduced name (equal for names a person would call the same).
     """
     text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", " ", text.replace("&", " and ")).split()

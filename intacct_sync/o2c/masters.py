@@ -46,9 +46,10 @@ from intacct_sync.o2c.snapshots import (
     read_masters,
     watermark_name,
 )
-from intacct_sync.reports import Report
+from intacct_sync.reports import Report, Scope
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.state import IdMapping, StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = ["MastersPlan", "apply_masters", "decide", "plan_masters"]
 
@@ -120,11 +121,19 @@ class MastersPlan(Report):
         return [c for c in self.changes if c.target and c.action != "conflict"]
 
     def needs_decision(self) -> list[MasterChange]:
-        """Duplicates and ambiguous matches waiting for a person (see :func:`decide`)."""
+        """Duplicates and ambiguous matches waiting for a person (see :func:`decide`).
+
+        Returns:
+            The changes waiting for a decision, in plan order.
+        """
         return [c for c in self.changes if c.action in ("duplicate", "ambiguous")]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per change (see the class docstring)."""
+        """One row per change (see the class docstring).
+
+        Returns:
+            A DataFrame with one row per planned change.
+        """
         rows = [
             {
                 "object": c.object,
@@ -141,7 +150,11 @@ class MastersPlan(Report):
         return frames.frame_from_records(rows, _PLAN_KINDS)
 
     def summary(self) -> str:
-        """Counts per action."""
+        """Counts per action.
+
+        Returns:
+            One line, for a person.
+        """
         return f"Masters plan ({self.mode}): {_summary_counts(self.changes)}"
 
 
@@ -196,6 +209,8 @@ def plan_masters(
 
     Raises:
         InputError: an unknown time zone; the snapshot lacks an object the config maps.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
 
     >>> plan = plan_masters(sf, ia, state)  # doctest: +SKIP
     >>> plan.to_frame().query("action == 'ambiguous'")  # doctest: +SKIP
@@ -210,6 +225,7 @@ def plan_masters(
         and third is not None
         and not isinstance(third, MastersConfig)
     ):
+        bind_tenant(third, second)
         cfg = config or MastersConfig()
         stored = StoredMasters.read(third, cfg)
         return _plan(read_masters(first, second, stored, cfg), stored, cfg)
@@ -279,8 +295,11 @@ def apply_masters(
     Raises:
         IncompleteWriteError: a batch stopped part way (e.g. a dropped connection); what was
             confirmed is recorded first, so the rerun finishes the rest.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
-    report = MastersReport(needs_decision=tuple(plan.needs_decision()))
+    bind_tenant(state, ia)
+    report = MastersReport(needs_decision=tuple(plan.needs_decision()), scope=Scope.of(ia))
     try:
         for mapping in plan.config.mappings():
             mine = [c for c in plan.changes if c.object == mapping.name]
@@ -359,6 +378,13 @@ def decide(
     * ``ignore``: never sync the record (give one id).
 
     The object's watermarks are cleared so that the next plan reads everything again.
+
+    Args:
+        state: the state store.
+        obj: the mapped object (``Account``, ``Product2``).
+        decision: ``link``, ``distinct`` or ``ignore``.
+        salesforce_id: the Salesforce record.
+        intacct_id: the Intacct record.
 
     Raises:
         InputError: the ids do not fit the decision.

@@ -16,7 +16,7 @@ import pandas as pd
 from intacct_sync import frames
 from intacct_sync.o2c.mapping import Side
 from intacct_sync.o2c.matching import MasterChange
-from intacct_sync.reports import Report, plural
+from intacct_sync.reports import Report, Scope, plural
 
 _SYSTEM = {"salesforce": "Salesforce", "intacct": "Intacct"}
 
@@ -49,6 +49,7 @@ class MastersReport(Report):
         incomplete: a batch stopped part way (the apply then raised ``IncompleteWriteError``).
         created_ids: (object, Intacct id) -> the Salesforce Id an upsert created.
         record_nos: (object, Intacct id) -> the ``RECORDNO`` an Intacct write returned.
+        scope: the Intacct company and entity written in.
     """
 
     rows: list[dict[str, Any]] = attrs.field(factory=list)
@@ -56,6 +57,7 @@ class MastersReport(Report):
     incomplete: bool = False
     created_ids: dict[tuple[str, str], str] = attrs.field(factory=dict)
     record_nos: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    scope: Scope = attrs.field(factory=Scope)
 
     @property
     def ok(self) -> bool:
@@ -86,18 +88,42 @@ class MastersReport(Report):
         return ""
 
     def failed_keys(self, system: Side) -> set[str]:
-        """Keys of the records whose write is not done."""
+        """Keys of the records whose write is not done.
+
+        Args:
+            system: ``intacct`` or ``salesforce``.
+
+        Returns:
+            The keys (a set; empty when everything was written).
+        """
         return {r["key"] for r in self.rows if r["system"] == system and not r["done"]}
 
     def confirmed(self, *keys: str) -> bool:
-        """Every write touching one of ``keys`` is confirmed done."""
+        """Every write touching one of ``keys`` is confirmed done.
+
+        Args:
+            *keys: record keys.
+
+        Returns:
+            True when every such write is done.
+        """
         wanted = set(keys)
         return all(r["done"] for r in self.rows if r["key"] in wanted)
 
     def add(
         self, system: Side, operation: str, obj: str, key: str, status: str, done: bool, error: Any
     ) -> None:
-        """Append one outcome row."""
+        """Append one outcome row.
+
+        Args:
+            system: ``intacct`` or ``salesforce``.
+            operation: the write (``create``, ``update``, ``upsert``...).
+            obj: the object written.
+            key: the record's key.
+            status: the outcome status.
+            done: whether the write is confirmed.
+            error: the refusal, when there is one.
+        """
         self.rows.append(
             {
                 "system": system,
@@ -111,21 +137,42 @@ class MastersReport(Report):
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns: system, operation, object, key, status, done, error."""
+        """Columns: system, operation, object, key, status, done, error.
+
+        Returns:
+            A DataFrame with one row per write.
+        """
         return frames.frame_from_records(self.rows, _KINDS)
 
     def summary(self) -> str:
-        """Writes per system and how many are not done."""
+        """Writes per system, how many are not done, and the Intacct company and entity.
+
+        Returns:
+            One line, for a person.
+        """
         per: dict[str, int] = defaultdict(int)
         for r in self.rows:
             per[r["system"]] += 1
         failed = sum(1 for r in self.rows if not r["done"])
         if not per:
-            return "Masters applied: nothing to write"
+            return self.scope.after("Masters applied: nothing to write")
         parts = ", ".join(
             f"{plural(n, 'write')} to {_SYSTEM.get(s, s)}" for s, n in sorted(per.items())
         )
-        return f"Masters applied: {parts}; {failed:,} not done"
+        return self.scope.after(f"Masters applied: {parts}; {failed:,} not done")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, status and every write.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "status": self.status,
+            "writes": frames.frame_to_records(self.to_frame()),
+        }
 
 
 #: The name :class:`MastersReport` had before plans became data.

@@ -68,6 +68,14 @@ def decide_hint(
 
     >>> decide_hint("Account", salesforce_id="001A")
     'decide with: intacct-sync o2c decide Account distinct --salesforce-id 001A (or ignore, or link with --intacct-id ID)'
+
+    Args:
+        obj: the mapped object.
+        salesforce_id: the Salesforce record, if known.
+        intacct_id: the Intacct record, if known.
+
+    Returns:
+        The text to show, naming the ``intacct-sync o2c decide`` command.
     """
     if salesforce_id and intacct_id:
         ids = f"--salesforce-id {salesforce_id} --intacct-id {intacct_id}"

@@ -34,10 +34,11 @@ from intacct_sync.o2c.masters_report import MastersReport
 from intacct_sync.posting import engine as posting_engine
 from intacct_sync.posting.engine import Posting
 from intacct_sync.posting.status import PostingStatus
-from intacct_sync.reports import Report, plural, value_text
+from intacct_sync.reports import Report, Scope, plural, value_text
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import IdMapping, StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = [
     "OrderPlanRow",
@@ -70,6 +71,12 @@ class OrdersConfig:
         stage: the opportunity stage that means won.
         since: only opportunities closed on or after this date (None: all).
         document_id_field: the Opportunity field the document id is written to.
+        on_invalid: what an opportunity that cannot become an order (``rejected``: its data
+            is wrong; ``blocked``: Intacct would refuse it, its customer or an item missing or
+            inactive there) does to the run: ``skip`` (default: only it is left out, as
+            before; sales orders are documents, not ledger postings) or ``halt`` (no order is
+            sent; the ready ones are ``held``). The same word is the posting engine's
+            preflight policy.
     """
 
     transaction_type: str = "Sales Order"
@@ -78,6 +85,12 @@ class OrdersConfig:
     stage: str = "Closed Won"
     since: dt.date | None = None
     document_id_field: str = "Intacct_Document_ID__c"
+    on_invalid: Literal["halt", "skip"] = attrs.field(default="skip")
+
+    @on_invalid.validator
+    def _check_on_invalid(self, _: attrs.Attribute[str], value: str) -> None:
+        if value not in ("halt", "skip"):
+            raise InputError("on_invalid is 'halt' or 'skip'", field="on_invalid", value=value)
 
 
 @attrs.frozen(kw_only=True)
@@ -112,6 +125,7 @@ class OrdersPlan(Report):
 
     config: OrdersConfig
     rows: tuple[OrderPlanRow, ...]
+    scope: Scope = attrs.field(factory=Scope)
 
     @property
     def ready(self) -> list[OrderPlanRow]:
@@ -121,12 +135,21 @@ class OrdersPlan(Report):
     def to_frame(self) -> pd.DataFrame:
         """Columns: opportunity_id, name, customer_id, close_date, amount, lines_total, lines,
         status, reason, document_id.
+
+        Returns:
+            A DataFrame with one row per opportunity.
         """
         return _rows_frame(self.rows)
 
     def summary(self) -> str:
-        """Counts per status."""
-        return f"Sales orders plan ({self.config.transaction_type}): {_counts(self.rows)}"
+        """Counts per status, and the Intacct company and entity.
+
+        Returns:
+            One line, for a person.
+        """
+        return self.scope.after(
+            f"Sales orders plan ({self.config.transaction_type}): {_counts(self.rows)}"
+        )
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)
@@ -137,24 +160,67 @@ class OrdersReport(Report):
     ``posted`` (created by this run, or found in Intacct by its reference), ``already_posted``
     (the ledger had it; the document id write-back is repeated), ``failed`` (Intacct refused:
     ``reason`` holds its text), ``pending`` (sent, unanswered), ``held`` (not sent: the run
-    stopped), ``skipped`` (rejected or blocked in the plan: ``reason`` says why), ``drift``
-    (posted earlier with other figures: nothing sent, ``reason`` says what to do).
+    stopped, or halted: ``on_invalid="halt"`` and some opportunity was rejected or blocked),
+    ``skipped`` (rejected or blocked in the plan: ``reason`` says why), ``drift`` (posted
+    earlier with other figures: nothing sent, ``reason`` says what to do).
+
+    Attributes:
+        halted: nothing was sent because some opportunity was rejected or blocked
+            (``on_invalid="halt"``).
+        scope: the Intacct company and entity written in.
     """
 
     config: OrdersConfig
     rows: tuple[OrderPlanRow, ...]
+    halted: bool = False
+    scope: Scope = attrs.field(factory=Scope)
 
     def to_frame(self) -> pd.DataFrame:
-        """The same columns as :meth:`OrdersPlan.to_frame`."""
+        """The same columns as :meth:`OrdersPlan.to_frame`.
+
+        Returns:
+            A DataFrame with one row per opportunity.
+        """
         return _rows_frame(self.rows)
 
     def count(self, status: str) -> int:
-        """Opportunities with ``status``."""
+        """Opportunities with ``status``.
+
+        Args:
+            status: an order status (``posted``, ``failed``...).
+
+        Returns:
+            The number of opportunities with that status.
+        """
         return sum(1 for r in self.rows if r.status == status)
 
     def summary(self) -> str:
-        """Counts per status."""
-        return f"Sales orders applied ({self.config.transaction_type}): {_counts(self.rows)}"
+        """Counts per status, and the Intacct company and entity.
+
+        Returns:
+            One line, for a person.
+        """
+        state = "HALTED: nothing sent; " if self.halted else ""
+        return self.scope.after(
+            f"Sales orders applied ({self.config.transaction_type}): {state}{_counts(self.rows)}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, counts and every row.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        counts: dict[str, int] = {}
+        for r in self.rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "halted": self.halted,
+            "counts": dict(sorted(counts.items())),
+            "rows": frames.frame_to_records(self.to_frame()),
+        }
 
 
 def _counts(rows: tuple[OrderPlanRow, ...]) -> str:
@@ -205,22 +271,32 @@ def apply_orders(
     Raises:
         IncompleteWriteError: the create stopped part way; ``.outcomes`` is the report's frame
             (``.report`` the :class:`OrdersReport`). The rerun finishes: nothing is posted twice.
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     cfg = plan.config
-    sendable = [r for r in plan.rows if r.order is not None and r.status in ("ready", "done")]
+    refused = [r for r in plan.rows if r.status in ("rejected", "blocked")]
+    halted = bool(refused) and cfg.on_invalid == "halt"
+    # Halted, nothing new is sent; the ones the ledger has as posted still go to the engine,
+    # which sends nothing for them (and so repeats their write-back).
+    sending = ("done",) if halted else ("ready", "done")
+    sendable = [r for r in plan.rows if r.order is not None and r.status in sending]
     postings = [
         Posting(key=r.opportunity_id, record=r.order, reference=r.opportunity_id)
         for r in sendable
         if r.order is not None
     ]
-    result = posting_engine.post(ia, state, WORKFLOW, postings)
+    result = posting_engine.post(ia, state, WORKFLOW, postings, on_breach=cfg.on_invalid)
     outcomes = {r.opportunity_id: o for r, o in zip(sendable, result.outcomes, strict=True)}
     applied: list[OrderPlanRow] = []
     write_back: list[dict[str, Any]] = []
     for row in plan.rows:
         outcome = outcomes.get(row.opportunity_id)
         if outcome is None:
-            if row.status in ("done", "linked"):
+            if halted and row.status == "ready":
+                applied.append(attrs.evolve(row, status="held", reason=_halt_reason(refused)))
+            elif row.status in ("done", "linked"):
                 if row.status == "done" and row.document_id:
                     # Posted by an earlier run that stopped before the write-back.
                     write_back.append(
@@ -255,7 +331,7 @@ def apply_orders(
             )
     if write_back:
         sf.update("Opportunity", write_back)
-    report = OrdersReport(config=cfg, rows=tuple(applied))
+    report = OrdersReport(config=cfg, rows=tuple(applied), halted=halted, scope=Scope.of(ia))
     log.info("%s", report.summary())
     if result.stopped is not None:
         raise IncompleteWriteError(
@@ -265,6 +341,15 @@ def apply_orders(
             report=report,
         ) from result.stopped
     return report
+
+
+def _halt_reason(refused: list[OrderPlanRow]) -> str:
+    named = ", ".join(f"{r.name} ({r.opportunity_id}: {r.reason})" for r in refused[:5])
+    more = f" and {len(refused) - 5:,} more" if len(refused) > 5 else ""
+    return (
+        f"not sent: {plural(len(refused), 'opportunity', 'opportunities')} cannot become an "
+        f"order ({named}{more}) and on_invalid is 'halt'"
+    )
 
 
 def _money(value: Any) -> Decimal | None:
@@ -296,7 +381,12 @@ def plan_orders(
 
     >>> plan = plan_orders(sf, ia, state)  # doctest: +SKIP
     >>> plan.to_frame().query("status == 'rejected'")[["name", "reason"]]  # doctest: +SKIP
+
+    Raises:
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     cfg = config or OrdersConfig()
     conditions = [
         soql("StageName = {}", cfg.stage),
@@ -335,7 +425,7 @@ def plan_orders(
         _check(cfg, state, r, by_parent.get(str(r["Id"]), []), accounts, products, customers, items)
         for r in records
     ]
-    return OrdersPlan(config=cfg, rows=tuple(rows))
+    return OrdersPlan(config=cfg, rows=tuple(rows), scope=Scope.of(ia))
 
 
 def _field(name: str) -> str:
@@ -492,7 +582,8 @@ class OrderToCashRun(Report):
     """The three steps of one order-to-cash run: masters, orders, invoices (in that order).
 
     ``dry_run`` runs hold the plans only; otherwise each plan has been applied and its report
-    is in ``masters_report`` / ``invoices_report``.
+    is in ``masters_report`` / ``invoices_report``. ``scope`` is the Intacct company and
+    entity of the run.
     """
 
     masters: MastersPlan
@@ -506,12 +597,17 @@ class OrderToCashRun(Report):
     #: yet in the id map); while any are left those plans are not previewed (see
     #: :func:`sync_order_to_cash`).
     waiting_on_masters: int = 0
+    scope: Scope = attrs.field(factory=Scope)
 
     #: The step summaries are the content here: shown whole.
     max_text = 200
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per step: step, summary."""
+        """One row per step: step, summary.
+
+        Returns:
+            A DataFrame with one row per step.
+        """
         steps: list[tuple[str, Report]] = [("masters", self.masters)]
         steps += [("orders", self.orders)] if self.orders is not None else []
         steps += [("invoices", self.invoices)] if self.invoices is not None else []
@@ -524,17 +620,34 @@ class OrderToCashRun(Report):
         return frames.frame_from_records(rows, {"step": "text", "summary": "text"})
 
     def summary(self) -> str:
-        """Dry run or applied."""
+        """Dry run or applied, and the Intacct company and entity.
+
+        Returns:
+            One line, for a person.
+        """
         if not self.dry_run:
-            return "Order to cash applied"
+            return self.scope.after("Order to cash applied")
         if self.waiting_on_masters:
-            return (
+            return self.scope.after(
                 "Order to cash (dry run: nothing written). Sales orders and invoices are planned "
                 f"after the masters plan's {plural(self.waiting_on_masters, 'change')} "
                 "(customers, items, links) are written, which the real run does first: they are "
                 "not previewed here"
             )
-        return "Order to cash (dry run: nothing written)"
+        return self.scope.after("Order to cash (dry run: nothing written)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as one JSON-able document: summary, scope, and each step's summary.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "dry_run": self.dry_run,
+            "steps": frames.frame_to_records(self.to_frame()),
+        }
 
 
 def sync_order_to_cash(
@@ -570,14 +683,23 @@ def sync_order_to_cash(
 
     Raises:
         IncompleteWriteError: a write stopped part way; rerun to finish (nothing is repeated).
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     mcfg = masters_config or MastersConfig()
     masters = plan_masters(sf, ia, state, mcfg)
     masters_report = None if dry_run else apply_masters(masters, sf, ia, state)
     waiting = _masters_changes(masters, state) if dry_run else 0
+    scope = Scope.of(ia)
     if waiting:
         return OrderToCashRun(
-            masters=masters, orders=None, invoices=None, dry_run=True, waiting_on_masters=waiting
+            masters=masters,
+            orders=None,
+            invoices=None,
+            dry_run=True,
+            waiting_on_masters=waiting,
+            scope=scope,
         )
     orders = plan_orders(sf, ia, state, orders_config)
     orders_report = None if dry_run else apply_orders(orders, ia, sf, state)
@@ -591,6 +713,7 @@ def sync_order_to_cash(
         masters_report=masters_report,
         orders_report=orders_report,
         invoices_report=invoices_report,
+        scope=scope,
     )
 
 

@@ -23,10 +23,11 @@ from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import ARInvoice
 from intacct_sync.o2c.mapping import MastersConfig
 from intacct_sync.o2c.snapshots import StoredMasters, read_masters
-from intacct_sync.reports import Report, plural, value_text
+from intacct_sync.reports import Report, Scope, plural, value_text
 from intacct_sync.salesforce.client import SalesforceClient
 from intacct_sync.salesforce.soql import soql
 from intacct_sync.state import StateStore
+from intacct_sync.state.tenancy import bind_tenant
 
 __all__ = ["ReconcileReport", "reconcile"]
 
@@ -42,29 +43,60 @@ _KINDS: dict[str, frames.Kind] = {
 
 
 class ReconcileReport(Report):
-    """Findings, one row each: finding, object, salesforce_id, intacct_id, name, detail, action."""
+    """Findings, one row each: finding, object, salesforce_id, intacct_id, name, detail, action.
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+    ``scope`` is the Intacct company and entity compared.
+    """
+
+    def __init__(self, rows: list[dict[str, Any]], *, scope: Scope | None = None) -> None:
         self.rows = rows
+        self.scope = scope or Scope()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per finding."""
+        """One row per finding.
+
+        Returns:
+            A DataFrame with one row per finding.
+        """
         return frames.frame_from_records(self.rows, _KINDS)
 
     def counts(self) -> dict[str, int]:
-        """Findings per kind."""
+        """Findings per kind.
+
+        Returns:
+            The number of findings per kind.
+        """
         out: dict[str, int] = {}
         for r in self.rows:
             out[r["finding"]] = out.get(r["finding"], 0) + 1
         return out
 
     def summary(self) -> str:
-        """Counts per finding."""
+        """Counts per finding, and the Intacct company and entity compared.
+
+        Returns:
+            One line, for a person.
+        """
         counts = self.counts()
         if not counts:
-            return "Reconciliation: nothing to report; both systems agree"
+            return self.scope.after("Reconciliation: nothing to report; both systems agree")
         parts = ", ".join(f"{k} ({n:,})" for k, n in sorted(counts.items()))
-        return f"Reconciliation: {plural(sum(counts.values()), 'finding')}: {parts}"
+        return self.scope.after(
+            f"Reconciliation: {plural(sum(counts.values()), 'finding')}: {parts}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: summary, scope, counts and every finding.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "counts": self.counts(),
+            "findings": frames.frame_to_records(self.to_frame()),
+        }
 
 
 def _row(
@@ -99,7 +131,12 @@ def reconcile(
         A :class:`ReconcileReport`.
 
     >>> print(reconcile(sf, ia, state))  # doctest: +SKIP
+
+    Raises:
+        StateError: ``state`` belongs to another tenant than ``ia``
+            (:func:`~intacct_sync.state.tenancy.bind_tenant`); nothing is read or written.
     """
+    bind_tenant(state, ia)
     # Everything is read (no watermarks): a finding must not depend on what changed lately.
     cfg = attrs.evolve(config or MastersConfig(), full=True)
     stored = StoredMasters.read(state, cfg)
@@ -168,7 +205,7 @@ def reconcile(
                 )
     rows += _orders(sf, ia)
     rows += _invoices(sf, ia)
-    return ReconcileReport(rows)
+    return ReconcileReport(rows, scope=Scope.of(ia))
 
 
 def _orders(sf: SalesforceClient, ia: IntacctClient) -> list[dict[str, Any]]:

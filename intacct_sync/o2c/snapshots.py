@@ -164,12 +164,27 @@ class StoredMasters:
     objects: Mapping[str, StoredObject] = attrs.field(factory=dict)
 
     def of(self, obj: str) -> StoredObject:
-        """The stored state of ``obj`` (empty when nothing is stored)."""
+        """The stored state of ``obj`` (empty when nothing is stored).
+
+        Args:
+            obj: the mapped object.
+
+        Returns:
+            The object's stored id map, agreed values, decisions and watermarks.
+        """
         return self.objects.get(obj) or StoredObject()
 
     @classmethod
     def read(cls, state: StateStore, config: MastersConfig | None = None) -> StoredMasters:
-        """Read the id map, agreed values, decisions, pending rows and watermarks of ``state``."""
+        """Read the id map, agreed values, decisions, pending rows and watermarks of ``state``.
+
+        Args:
+            state: the state store.
+            config: the masters mapping (default mappings).
+
+        Returns:
+            What the store holds for every mapped object.
+        """
         cfg = config or MastersConfig()
         objects: dict[str, StoredObject] = {}
         for mapping in cfg.mappings():

@@ -36,6 +36,13 @@ __all__ = ["to_utc", "zone"]
 def zone(name: str, *, field: str = "intacct_timezone") -> ZoneInfo:
     """The IANA zone ``name``.
 
+    Args:
+        name: the IANA name (``America/New_York``).
+        field: the setting named in an error.
+
+    Returns:
+        The zone.
+
     Raises:
         InputError: an unknown zone (naming ``field`` and the value).
     """
@@ -57,6 +64,13 @@ def to_utc(value: Any, tz: dt.tzinfo | None) -> dt.datetime | None:
     '2026-11-01T05:30:00+00:00'
     >>> to_utc("2026-03-08 02:30:00", ny).isoformat()  # skipped: shifted to 03:00 EDT
     '2026-03-08T07:00:00+00:00'
+
+    Args:
+        value: a datetime, a timestamp, Intacct's text form or a missing value.
+        tz: the zone a naive value is wall time in.
+
+    Returns:
+        The instant as an aware UTC datetime, or None for a missing value.
     """
     if value is None or value is pd.NA or value is pd.NaT:
         return None

@@ -18,6 +18,12 @@ it, its content hash) and, for each:
 6. **outcome -> ledger**: ``posted`` (RECORDNO or document id), ``failed`` (error text kept),
    or left ``pending`` when the answer was lost.
 
+A journal entry in ``drift`` is left alone unless ``correct_drift=True``: then it is reversed
+as the books hold it and the new content is reposted, both as postings of this same path
+(:mod:`intacct_sync.posting.corrections`), and the outcome is ``corrected``. Whether the books
+hold a posting is always read through its corrections: an entry reversed and replaced earlier
+stands for what replaced it.
+
 Statuses are those of :mod:`intacct_sync.posting.status` (documented once, there and in
 ``docs/reliability.md``). The engine never raises for an expected outcome: a run that stopped
 part way comes back with :attr:`PostingResult.stopped` set, ``pending`` rows for what was sent
@@ -32,7 +38,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -42,13 +47,12 @@ from intacct_sync import frames
 from intacct_sync.errors import IncompleteWriteError, IntacctSyncError, StateError
 from intacct_sync.intacct import create_control_id
 from intacct_sync.intacct.models import JournalEntry, SalesOrder
-from intacct_sync.posting import books
+from intacct_sync.posting import books, corrections
 from intacct_sync.posting.identity import (
     Record,
     amount_text,
     content_hash,
     entry_total,
-    line_figures,
     nfc,
     normalise,
 )
@@ -74,8 +78,9 @@ log = logging.getLogger("intacct_sync.posting.engine")
 
 #: What to do about a ``drift`` row (the books hold an earlier version of the posting).
 DRIFT_ACTION: Final = (
-    "posted earlier with other figures; nothing was sent. Reverse the entry in Intacct and "
-    "post the correction under a new key, or restore the source record to what was posted"
+    "posted earlier with other figures; nothing was sent. Reverse it as the books hold it and "
+    "repost the new figures with the correcting entry (correct_drift=True, --correct-drift), "
+    "or restore the source record to what was posted"
 )
 
 #: Rounds of "look in the books, send what is absent" after a run stopped on a lost answer.
@@ -94,6 +99,8 @@ RESULT_COLUMNS: Final[Mapping[str, frames.Kind]] = {
     "amount": "decimal",
     "posted_amount": "decimal",
     "action": "text",
+    "reversed_record_no": "text",
+    "reversal_record_no": "text",
 }
 
 
@@ -123,8 +130,13 @@ class PostingOutcome:
     """What became of one posting (see :mod:`intacct_sync.posting.status`).
 
     Attributes:
-        posted_hash / posted_amount: for ``drift``, what the ledger (or the books) hold.
+        record_no: the RECORDNO (or document id) that stands for the posting in the books; for
+            ``corrected``, the repost's.
+        posted_hash / posted_amount: for ``drift``, what the ledger (or the books) hold; for
+            ``corrected``, what was reversed.
         action: what to do, for ``drift`` and ``failed`` rows.
+        reversed_record_no / reversal_record_no: for ``corrected``, the entry reversed and the
+            reversal's own RECORDNO.
     """
 
     key: str
@@ -138,6 +150,8 @@ class PostingOutcome:
     amount: Any = None
     posted_amount: Any = None
     action: str | None = None
+    reversed_record_no: str | None = None
+    reversal_record_no: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -153,15 +167,30 @@ class PostingResult:
     stopped: IntacctSyncError | None = None
 
     def by_key(self) -> dict[str, PostingOutcome]:
-        """Outcomes by (NFC) key."""
+        """Outcomes by (NFC) key.
+
+        Returns:
+            The outcome of each posting, by its NFC key.
+        """
         return {o.key: o for o in self.outcomes}
 
     def count(self, status: str) -> int:
-        """Postings with ``status``."""
+        """Postings with ``status``.
+
+        Args:
+            status: a posting status (``posted``, ``already_posted``...).
+
+        Returns:
+            The number of postings with that status.
+        """
         return sum(1 for o in self.outcomes if o.status == status)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per posting (:data:`RESULT_COLUMNS`)."""
+        """One row per posting (:data:`RESULT_COLUMNS`).
+
+        Returns:
+            A DataFrame with one row per posting.
+        """
         return frames.frame_from_records((attrs.asdict(o) for o in self.outcomes), RESULT_COLUMNS)
 
 
@@ -213,6 +242,7 @@ def post(
     recovery_rounds: int | None = None,
     checks: bool = True,
     on_breach: Literal["skip", "halt"] = "skip",
+    correct_drift: bool = False,
 ) -> PostingResult:
     """Post each of ``postings`` exactly once ever (see the module docstring for the steps).
 
@@ -232,6 +262,10 @@ def post(
             anything is sent. The rules are read once per call (one request, plus one per UDD).
         on_breach: ``skip`` sends the other entries; ``halt`` sends nothing when any entry
             breaches a rule (the others come back ``held``).
+        correct_drift: post the correcting entry for a journal entry in ``drift``: a reversal
+            of what the books hold for it, then the new content
+            (:mod:`~intacct_sync.posting.corrections`); the outcome is ``corrected``. Off by
+            default: drift is reported and nothing is sent. Sales orders are never corrected.
 
     Returns:
         A :class:`PostingResult`, one outcome per posting in input order.
@@ -246,7 +280,7 @@ def post(
     # could both find a posting unsent and both send it. A caller that already holds the lease
     # (a workflow's run) shares it; nothing else waits here.
     with run_lease(state, lease_for(ia, workflow)):
-        rules = _Rules(enabled=checks, on_breach=on_breach)
+        rules = _Rules(enabled=checks, on_breach=on_breach, correct_drift=correct_drift)
         result = _post(ia, state, workflow, postings, progress=progress, rules=rules)
         # A lost answer leaves postings pending (and the rest of the run held). The client never
         # resends a write that may have reached Intacct, since nothing says how long the gateway
@@ -294,6 +328,35 @@ def lease_for(ia: IntacctClient, workflow: str) -> str:
     return lease_name(company, workflow, getattr(ia, "entity_id", None))
 
 
+@attrs.frozen(kw_only=True)
+class _Item:
+    """One posting on its way through :func:`_post`: NFC key and reference, normalised record."""
+
+    position: int
+    posting: Posting
+    cid: str
+    digest: str
+    known: LedgerEntry | None = None
+
+    @property
+    def amount(self) -> str:
+        return amount_text(entry_total(self.posting.record))
+
+    def outcome(self, status: PostingStatus, **fields: Any) -> PostingOutcome:
+        """This posting's outcome: key, reference, control id, content hash and amount are
+        always the posting's own; the rest is what happened.
+        """
+        fields.setdefault("control_id", self.cid)
+        return PostingOutcome(
+            key=self.posting.key,
+            reference=self.posting.reference,
+            status=status,
+            content_hash=self.digest,
+            amount=self.amount,
+            **fields,
+        )
+
+
 def _post(
     ia: IntacctClient,
     state: StateStore,
@@ -304,171 +367,137 @@ def _post(
     rules: _Rules,
 ) -> PostingResult:
     results: dict[int, PostingOutcome] = {}
-    items: list[tuple[int, Posting, str, str]] = []  # position, posting, control id, hash
+    items: list[_Item] = []
     seen: dict[str, int] = {}
     for position, raw in enumerate(postings):
         key, reference = nfc(raw.key), nfc(raw.reference)
         posting = attrs.evolve(raw, key=key, reference=reference)
         posting = attrs.evolve(posting, record=normalise(posting.record, reference))
-        cid = create_control_id(posting.record)
-        digest = _hash_of(posting)
+        item = _Item(
+            position=position,
+            posting=posting,
+            cid=create_control_id(posting.record),
+            digest=_hash_of(posting),
+        )
         if key in seen:
-            results[position] = PostingOutcome(
-                key=key,
-                reference=reference,
-                control_id=cid,
-                status="skipped",
+            results[position] = item.outcome(
+                "skipped",
                 errors=f"the key {key!r} appears twice in this run (first at {seen[key]})",
-                content_hash=digest,
             )
             continue
         seen[key] = position
-        items.append((position, posting, cid, digest))
+        items.append(item)
 
-    # 2. The ledger.
-    unsettled: list[tuple[int, Posting, str, str, LedgerEntry | None]] = []
-    for position, posting, cid, digest in items:
-        known = state.ledger_get(workflow, posting.key)
+    # 2. The ledger. A row posted with the same content settles it. A journal entry posted with
+    # other content goes on to the books: they say what stands for it now (its corrections
+    # included) and what a correcting entry would reverse.
+    unsettled: list[_Item] = []
+    for item in items:
+        known = state.ledger_get(workflow, item.posting.key)
+        item = attrs.evolve(item, known=known)
         if known is not None and known.status == "posted":
             posted_hash = known.detail.get("content_hash")
-            amount = amount_text(entry_total(posting.record))
-            if posted_hash is None or posted_hash == digest:
+            if posted_hash is None or posted_hash == item.digest:
                 # A row from before content hashes counts as the same content.
-                results[position] = PostingOutcome(
-                    key=posting.key,
-                    reference=posting.reference,
-                    control_id=known.control_id,
-                    status="already_posted",
-                    record_no=known.record_no,
-                    content_hash=digest,
-                    amount=amount,
+                results[item.position] = item.outcome(
+                    "already_posted", control_id=known.control_id, record_no=known.record_no
                 )
-            else:
-                results[position] = PostingOutcome(
-                    key=posting.key,
-                    reference=posting.reference,
-                    control_id=known.control_id,
-                    status="drift",
-                    record_no=known.record_no,
-                    content_hash=digest,
-                    posted_hash=str(posted_hash),
-                    amount=amount,
-                    posted_amount=known.detail.get("amount"),
-                    action=DRIFT_ACTION,
-                )
-            continue
-        unsettled.append((position, posting, cid, digest, known))
+                continue
+            if not isinstance(item.posting.record, JournalEntry):
+                results[item.position] = _drift(item, known.record_no, known.detail.get("amount"))
+                continue
+        unsettled.append(item)
 
     # 3. The books, for everything not settled in the ledger.
     found: dict[tuple[str, str], books.Found] = {}
     entries_wanted = [
-        _where(p.record, p.reference)
-        for _, p, _, _, _ in unsettled
-        if isinstance(p.record, JournalEntry)
+        _where(i.posting.record, i.posting.reference)
+        for i in unsettled
+        if isinstance(i.posting.record, JournalEntry)
     ]
     orders_wanted = {
-        p.reference: p.record.transaction_type
-        for _, p, _, _, _ in unsettled
-        if isinstance(p.record, SalesOrder)
+        i.posting.reference: i.posting.record.transaction_type
+        for i in unsettled
+        if isinstance(i.posting.record, SalesOrder)
     }
     if entries_wanted:
         found.update(books.journal_entries(ia, entries_wanted))
     if orders_wanted:
         found.update(books.sales_orders(ia, orders_wanted))
-    # Entries found in the books that the ledger cannot vouch for (no row: the state file was
-    # lost or is another host's) are compared line by line with what would be posted.
-    unvouched = [
-        found[_where(p.record, p.reference)].record_no
-        for _, p, _, digest, known in unsettled
-        if isinstance(p.record, JournalEntry)
-        and _where(p.record, p.reference) in found
-        and (known is None or known.detail.get("content_hash") not in (None, digest))
-    ]
-    lines = books.journal_lines(ia, unvouched) if unvouched else {}
 
-    to_send: list[tuple[int, Posting, str, str]] = []
-    for position, posting, cid, digest, known in unsettled:
+    to_send: list[_Item] = []
+    to_compare: list[tuple[_Item, books.Found]] = []
+    for item in unsettled:
+        posting, known = item.posting, item.known
         hit = found.get(_where(posting.record, posting.reference))
-        amount = amount_text(entry_total(posting.record))
+        vouched = known is not None and known.detail.get("content_hash") in (None, item.digest)
         if hit is None:
-            to_send.append((position, posting, cid, digest))
+            if known is not None and known.status == "posted":
+                # Posted with other content, and gone from the books by its reference (deleted,
+                # or the reference edited in Intacct): the ledger's word is all there is.
+                results[item.position] = _drift(
+                    item,
+                    known.record_no,
+                    known.detail.get("amount"),
+                    errors=f"not found in the books by its reference {posting.reference!r}",
+                )
+            else:
+                to_send.append(item)
             continue
-        same = True
-        posted_amount: Any = None
-        if isinstance(posting.record, JournalEntry) and hit.record_no in lines:
-            wanted = sorted(
-                line_figures(ln.account_no, ln.tr_type, ln.amount) for ln in posting.record.lines
-            )
-            held = lines[hit.record_no]
-            same = held == wanted
-            posted_amount = amount_text(sum((Decimal(a) for _, t, a in held if t == 1), Decimal(0)))
-        elif known is not None and known.detail.get("content_hash") not in (None, digest):
-            # An order (or entry) sent earlier with other content and found in the books.
-            same = False
-            posted_amount = known.detail.get("amount")
         copies = (
             None
             if hit.copies == 1
             else f"{hit.copies} records in Intacct carry the reference {posting.reference!r}"
         )
-        if same:
-            _record(state, workflow, posting, cid, digest, "posted", hit.record_no, copies)
-            results[position] = PostingOutcome(
-                key=posting.key,
-                reference=posting.reference,
-                control_id=cid,
-                status="posted",
-                record_no=hit.record_no,
-                errors=copies,
-                content_hash=digest,
-                amount=amount,
-            )
+        if isinstance(posting.record, JournalEntry) and not vouched:
+            # Found, but the ledger cannot vouch for it (no row: the state file was lost or is
+            # another host's; or a row with other content): the books decide, line by line.
+            to_compare.append((item, hit))
+        elif vouched:
+            _record(state, workflow, item, "posted", hit.record_no, copies)
+            results[item.position] = item.outcome("posted", record_no=hit.record_no, errors=copies)
         else:
-            results[position] = PostingOutcome(
-                key=posting.key,
-                reference=posting.reference,
-                control_id=cid,
-                status="drift",
-                record_no=hit.record_no,
-                errors=copies,
-                content_hash=digest,
-                posted_hash=None if known is None else known.detail.get("content_hash"),
-                amount=amount,
-                posted_amount=posted_amount,
-                action=DRIFT_ACTION,
+            # An order sent earlier with other content and found in the books.
+            results[item.position] = _drift(
+                item, hit.record_no, known.detail.get("amount") if known else None, errors=copies
             )
+    stopped: IntacctSyncError | None = None
+    if to_compare:
+        compared, stopped = corrections.compare_with_books(
+            ia, state, workflow, to_compare, progress=progress, rules=rules
+        )
+        results.update(compared)
 
     to_send = _preflight(ia, rules, to_send, results)
 
     # 4-6. Ledger row, send, outcome.
-    stopped: IntacctSyncError | None = None
-    confirm: list[tuple[int, Posting, str, str]] = []
+    confirm: list[_Item] = []
     size = max(1, ia.batch_size)
     for start in range(0, len(to_send), size):
         chunk = to_send[start : start + size]
         if stopped is not None:
-            for position, posting, cid, digest in chunk:
-                results[position] = _unsent(posting, cid, digest, stopped)
+            for item in chunk:
+                results[item.position] = _unsent(item, stopped)
             continue
-        for _, posting, cid, digest in chunk:
+        for item in chunk:
             # Written before sending: a crash from here on leaves a row the next run resolves
             # by looking in the books, whatever the gateway remembers.
-            _record(state, workflow, posting, cid, digest, "pending", None, None)
+            _record(state, workflow, item, "pending", None, None)
         try:
-            frame = _send(ia, [p.record for _, p, _, _ in chunk], progress)
+            frame = _send(ia, [i.posting.record for i in chunk], progress)
         except IncompleteWriteError as exc:
             frame, stopped = exc.outcomes, exc
         rows = {int(r["row"]): r for r in frames.frame_to_records(frame)} if len(frame) else {}
-        for row, (position, posting, cid, digest) in enumerate(chunk):
+        for row, item in enumerate(chunk):
+            posting, position = item.posting, item.position
             outcome = rows.get(row)
             status = None if outcome is None else str(outcome["status"])
-            if outcome is not None and outcome["control_id"] != cid:
+            if outcome is not None and outcome["control_id"] != item.cid:
                 raise StateError(
                     f"{posting.key} was sent under control id {outcome['control_id']}, the "
-                    f"ledger names {cid}; the client's derivation changed"
+                    f"ledger names {item.cid}; the client's derivation changed"
                 )
             errors = None if outcome is None else outcome["errors"]
-            amount = amount_text(entry_total(posting.record))
             if status in ("created", "updated"):
                 assert outcome is not None
                 record_no = (
@@ -477,75 +506,50 @@ def _post(
                     else outcome["id"]
                 )
                 record_no = None if record_no is None else str(record_no)
-                _record(state, workflow, posting, cid, digest, "posted", record_no, None)
-                results[position] = PostingOutcome(
-                    key=posting.key,
-                    reference=posting.reference,
-                    control_id=cid,
-                    status="posted",
-                    record_no=record_no,
-                    content_hash=digest,
-                    amount=amount,
-                )
+                _record(state, workflow, item, "posted", record_no, None)
+                results[position] = item.outcome("posted", record_no=record_no)
             elif status == "already_done":
                 # The gateway ran this very control id before: done. Read its id back.
-                confirm.append((position, posting, cid, digest))
+                confirm.append(item)
             elif status in ("failed", "aborted"):
                 if rules.read is not None and isinstance(posting.record, JournalEntry) and errors:
                     rules.read.remember_refusal([errors], posting.record.batch_date)
-                _record(state, workflow, posting, cid, digest, "failed", None, errors)
-                results[position] = PostingOutcome(
-                    key=posting.key,
-                    reference=posting.reference,
-                    control_id=cid,
-                    status="failed",
-                    errors=errors,
-                    content_hash=digest,
-                    amount=amount,
-                    action="fix the record in the source and run again",
+                _record(state, workflow, item, "failed", None, errors)
+                results[position] = item.outcome(
+                    "failed", errors=errors, action="fix the record in the source and run again"
                 )
             elif status == "not_sent":
-                results[position] = _unsent(posting, cid, digest, stopped)
+                results[position] = _unsent(item, stopped)
             else:  # unknown: sent, unanswered; the ledger row stays pending
-                results[position] = PostingOutcome(
-                    key=posting.key,
-                    reference=posting.reference,
-                    control_id=cid,
-                    status="pending",
+                results[position] = item.outcome(
+                    "pending",
                     errors=errors or "sent without an answer; the next run looks in the books",
-                    content_hash=digest,
-                    amount=amount,
                 )
     if confirm:
         entries = [
-            _where(p.record, p.reference)
-            for _, p, _, _ in confirm
-            if isinstance(p.record, JournalEntry)
+            _where(i.posting.record, i.posting.reference)
+            for i in confirm
+            if isinstance(i.posting.record, JournalEntry)
         ]
         orders = {
-            p.reference: p.record.transaction_type
-            for _, p, _, _ in confirm
-            if isinstance(p.record, SalesOrder)
+            i.posting.reference: i.posting.record.transaction_type
+            for i in confirm
+            if isinstance(i.posting.record, SalesOrder)
         }
         again = {
             **(books.journal_entries(ia, entries) if entries else {}),
             **(books.sales_orders(ia, orders) if orders else {}),
         }
-        for position, posting, cid, digest in confirm:
-            hit = again.get(_where(posting.record, posting.reference))
+        for item in confirm:
+            hit = again.get(_where(item.posting.record, item.posting.reference))
             record_no = None if hit is None else hit.record_no
-            _record(state, workflow, posting, cid, digest, "posted", record_no, None)
-            results[position] = PostingOutcome(
-                key=posting.key,
-                reference=posting.reference,
-                control_id=cid,
-                status="posted",
+            _record(state, workflow, item, "posted", record_no, None)
+            results[item.position] = item.outcome(
+                "posted",
                 record_no=record_no,
                 errors=None
                 if hit is not None
                 else "the gateway reports it done; not found by its reference",
-                content_hash=digest,
-                amount=amount_text(entry_total(posting.record)),
             )
     result = PostingResult(
         outcomes=tuple(results[i] for i in range(len(postings))), stopped=stopped
@@ -558,23 +562,39 @@ def _post(
     return result
 
 
+def _drift(
+    item: _Item, record_no: str | None, posted_amount: Any, *, errors: str | None = None
+) -> PostingOutcome:
+    known = item.known
+    return item.outcome(
+        "drift",
+        control_id=known.control_id if known is not None else item.cid,
+        record_no=record_no,
+        errors=errors,
+        posted_hash=None if known is None else known.detail.get("content_hash"),
+        posted_amount=posted_amount,
+        action=DRIFT_ACTION,
+    )
+
+
 @attrs.define(kw_only=True)
 class _Rules:
-    """The preflight settings of one :func:`post` call, and the rules read for it (once)."""
+    """The settings of one :func:`post` call, and the preflight rules read for it (once)."""
 
     enabled: bool
     on_breach: Literal["skip", "halt"]
+    correct_drift: bool = False
     read: PostingRules | None = None
 
 
 def _preflight(
     ia: IntacctClient,
     rules: _Rules,
-    to_send: list[tuple[int, Posting, str, str]],
+    to_send: list[_Item],
     results: dict[int, PostingOutcome],
-) -> list[tuple[int, Posting, str, str]]:
+) -> list[_Item]:
     """The postings still to send once what the company would refuse is taken out."""
-    entries = [p.record for _, p, _, _ in to_send if isinstance(p.record, JournalEntry)]
+    entries = [i.posting.record for i in to_send if isinstance(i.posting.record, JournalEntry)]
     if not rules.enabled or not entries:
         return to_send
     if rules.read is None:
@@ -589,75 +609,52 @@ def _preflight(
         reasons.setdefault(str(row["entry"]), []).append(
             f"{where}{row['field']}{value}: {row['message']} ({row['rule']})"
         )
-    log.warning("preflight: %s", report.summary())
-    keep: list[tuple[int, Posting, str, str]] = []
+    log.warning("%s", report.summary())
+    keep: list[_Item] = []
     for item in to_send:
-        position, posting, cid, digest = item
-        found = (
-            reasons.get(str(posting.record.key))
-            if isinstance(posting.record, JournalEntry)
-            else None
-        )
+        record = item.posting.record
+        found = reasons.get(str(record.key)) if isinstance(record, JournalEntry) else None
         if found is None and rules.on_breach == "skip":
             keep.append(item)
             continue
-        amount = amount_text(entry_total(posting.record))
         if found is None:
-            results[position] = PostingOutcome(
-                key=posting.key,
-                reference=posting.reference,
-                control_id=cid,
-                status="held",
-                errors=f"not sent: the preflight refused {plural(len(reasons), 'other entry', 'other entries')} (on_breach='halt')",
-                content_hash=digest,
-                amount=amount,
+            others = plural(len(reasons), "other entry", "other entries")
+            results[item.position] = item.outcome(
+                "held",
+                errors=f"not sent: the preflight refused {others}, and the run halts on a refusal",
             )
         else:
-            results[position] = PostingOutcome(
-                key=posting.key,
-                reference=posting.reference,
-                control_id=cid,
-                status="skipped",
+            results[item.position] = item.outcome(
+                "skipped",
                 errors="Intacct would refuse it: " + "; ".join(found),
-                content_hash=digest,
-                amount=amount,
-                action="fix the record in the source (or the account/dimension in Intacct) and run again",
+                action="fix the record in the source (or the account/dimension in Intacct) "
+                "and run again",
             )
     return keep
 
 
-def _unsent(
-    posting: Posting, cid: str, digest: str, stopped: IntacctSyncError | None
-) -> PostingOutcome:
-    return PostingOutcome(
-        key=posting.key,
-        reference=posting.reference,
-        control_id=cid,
-        status="held",
-        errors=f"not sent: the run stopped before this posting ({stopped})",
-        content_hash=digest,
-        amount=amount_text(entry_total(posting.record)),
-    )
+def _unsent(item: _Item, stopped: IntacctSyncError | None) -> PostingOutcome:
+    return item.outcome("held", errors=f"not sent: the run stopped before this posting ({stopped})")
 
 
 def _record(
     state: StateStore,
     workflow: str,
-    posting: Posting,
-    cid: str,
-    digest: str,
+    item: _Item,
     status: Any,
     record_no: str | None,
     errors: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    detail = _ledger_detail(posting, digest)
+    detail = _ledger_detail(item.posting, item.digest)
+    detail.update(extra or {})
     if errors:
         detail["errors"] = errors
     state.ledger_put(
         LedgerEntry(
             workflow=workflow,
-            source_id=posting.key,
-            control_id=cid,
+            source_id=item.posting.key,
+            control_id=item.cid,
             status=status,
             record_no=record_no,
             updated_at=dt.datetime.now(dt.UTC),

@@ -38,12 +38,26 @@ Record = JournalEntry | SalesOrder
 
 
 def nfc(text: str) -> str:
-    """``text`` in Unicode normal form C (the form keys are stored and compared in)."""
+    """``text`` in Unicode normal form C (the form keys are stored and compared in).
+
+    Args:
+        text: any text.
+
+    Returns:
+        The normalised text.
+    """
     return unicodedata.normalize("NFC", text)
 
 
 def amount_text(value: Decimal | None) -> str:
-    """A decimal written without trailing zeros or exponent: ``10.0`` and ``10.00`` -> ``10``."""
+    """A decimal written without trailing zeros or exponent: ``10.0`` and ``10.00`` -> ``10``.
+
+    Args:
+        value: the decimal.
+
+    Returns:
+        The decimal as text.
+    """
     if value is None:
         return ""
     if not value.is_finite():
@@ -57,12 +71,28 @@ def _opt(text: str | None) -> str:
 
 
 def line_figures(account: str, tr_type: int, amount: Decimal) -> tuple[str, int, str]:
-    """One journal line as the books hold it, for comparing an entry with what was read."""
+    """One journal line as the books hold it, for comparing an entry with what was read.
+
+    Args:
+        account: the line's account.
+        tr_type: 1 (debit) or -1 (credit).
+        amount: the line's amount.
+
+    Returns:
+        ``(account, sign, amount)`` of the line.
+    """
     return (nfc(str(account)), int(tr_type), amount_text(amount))
 
 
 def figures(record: Record) -> dict[str, Any]:
-    """The content of ``record`` that the books hold (what :func:`content_hash` covers)."""
+    """The content of ``record`` that the books hold (what :func:`content_hash` covers).
+
+    Args:
+        record: a journal entry or sales order.
+
+    Returns:
+        A dict of the figures, amounts as normalised text.
+    """
     if isinstance(record, JournalEntry):
         lines = sorted(
             [
@@ -97,18 +127,40 @@ def figures(record: Record) -> dict[str, Any]:
 
 
 def content_hash(record: Record) -> str:
-    """SHA-256 of :func:`figures` (hex): equal for equal content, whatever the amounts' scale."""
+    """SHA-256 of :func:`figures` (hex): equal for equal content, whatever the amounts' scale.
+
+    Args:
+        record: a journal entry or sales order.
+
+    Returns:
+        64 hexadecimal characters.
+    """
     text = json.dumps(figures(record), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def entry_total(record: Record) -> Decimal:
-    """A journal entry's debits (its amount), or a sales order's total."""
+    """A journal entry's debits (its amount), or a sales order's total.
+
+    Args:
+        record: a journal entry or sales order.
+
+    Returns:
+        The total, exact.
+    """
     if isinstance(record, JournalEntry):
         return sum((ln.amount for ln in record.lines if ln.tr_type == 1), Decimal(0))
     return record.total
 
 
 def normalise(record: Record, reference: str) -> Record:
-    """``record`` with its key NFC-normalised and ``reference`` written as its reference."""
+    """``record`` with its key NFC-normalised and ``reference`` written as its reference.
+
+    Args:
+        record: a journal entry or sales order.
+        reference: its reference.
+
+    Returns:
+        A new record; the input is not changed.
+    """
     return attrs.evolve(record, key=nfc(record.key), reference_no=nfc(reference))

@@ -34,7 +34,7 @@ from intacct_sync import frames
 from intacct_sync.intacct import filters
 from intacct_sync.intacct.client import IntacctClient
 from intacct_sync.intacct.models import JournalEntry, JournalLine
-from intacct_sync.reports import Report, plural
+from intacct_sync.reports import Report, Scope, plural
 
 __all__ = [
     "BREACH_COLUMNS",
@@ -111,17 +111,26 @@ class PostingRules:
         values: line field (``LOCATION``, ``GLDIMFUND``...) -> value -> active.
         required_labels: line field -> the dimension's label, for messages.
         closed_through: the latest date a closed-period refusal was seen for (None: none seen).
+        scope: the company and entity the rules were read in (they hold there only).
     """
 
     accounts: dict[str, _Account] = attrs.field(factory=dict)
     values: dict[str, dict[str, bool]] = attrs.field(factory=dict)
     required_labels: dict[str, str] = attrs.field(factory=dict)
     closed_through: dt.date | None = None
+    scope: Scope = attrs.field(factory=Scope)
 
     @classmethod
     def read(cls, ia: IntacctClient, entries: Sequence[JournalEntry]) -> PostingRules:
         """Read the rules for ``entries``: accounts of both kinds and the dimension values
         their lines use, in one request (more only for UDDs and lists over 1,000).
+
+        Args:
+            ia: the Intacct client.
+            entries: the entries to be checked.
+
+        Returns:
+            The rules the entries are checked against.
         """
         accounts: set[str] = set()
         used: dict[str, set[str]] = {}
@@ -141,7 +150,7 @@ class PostingRules:
             for chunk in _in_chunks(used.get(field, ())):
                 reads.append((obj, _quoted(id_field, chunk), [id_field, "STATUS"]))
                 kinds.append(("value", field))
-        rules = cls()
+        rules = cls(scope=Scope.of(ia))
         # One request for every list. Accounts are read with every field ("*"): the REQUIRE*
         # flags a company has (REQUIREGLDIM<name> per UDD) are not known in advance.
         for (what, key), frame in zip(kinds, ia.read_by_query_batch(reads), strict=True):
@@ -177,6 +186,13 @@ class PostingRules:
     def remember_refusal(self, errors: Iterable[Any], batch_date: dt.date) -> bool:
         """Learn from a posting refused as dated in a closed period (§13.3 wording): every date
         up to ``batch_date`` is closed. Returns whether the errors were such a refusal.
+
+        Args:
+            errors: the refusal's errors.
+            batch_date: the refused entry's date.
+
+        Returns:
+            True when the errors were a closed-period refusal (and were learnt from).
         """
         text = " ".join(
             f"{getattr(e, 'description', '')} {getattr(e, 'description2', e)}" for e in errors
@@ -201,11 +217,13 @@ class PreflightReport(Report):
             ``reference``, ``line`` (1-based), ``field``, ``value``, ``rule``, ``message``.
         checked: entries checked.
         lines: lines checked.
+        scope: the company and entity checked against.
     """
 
     breaches: pd.DataFrame
     checked: int
     lines: int
+    scope: Scope = attrs.field(factory=Scope)
 
     @property
     def ok(self) -> bool:
@@ -218,16 +236,39 @@ class PreflightReport(Report):
         return frozenset(self.breaches["entry"].dropna().astype(str).tolist())
 
     def to_frame(self) -> pd.DataFrame:
-        """The breaches."""
+        """The breaches.
+
+        Returns:
+            A DataFrame with one row per breach (entry, line, field, value, rule, message).
+        """
         return self.breaches
 
     def summary(self) -> str:
-        """Counts of entries checked and breaching."""
-        return (
+        """Counts of entries checked and breaching, and the company and entity checked in.
+
+        Returns:
+            One line, for a person.
+        """
+        return self.scope.after(
             f"preflight: {plural(self.checked, 'entry')}, {plural(self.lines, 'line')} checked; "
             f"{len(self.breaching):,} would be refused "
             f"({plural(len(self.breaches), 'breach', 'breaches')})"
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-able document: counts, scope and every breach.
+
+        Returns:
+            A dict that ``json.dumps`` can write.
+        """
+        return {
+            "summary": self.summary(),
+            **self.scope.to_dict(),
+            "checked": self.checked,
+            "lines": self.lines,
+            "refused": sorted(self.breaching),
+            "breaches": frames.frame_to_records(self.breaches),
+        }
 
 
 def _account_breaches(
@@ -267,6 +308,13 @@ def preflight(entries: Sequence[JournalEntry], rules: PostingRules) -> Preflight
     Rules: ``unknown_account``, ``inactive_account``, ``statistical_account_in_regular_entry``,
     ``regular_account_in_statistical_entry``, ``missing_required_dimension``,
     ``unknown_dimension_value``, ``inactive_dimension_value``, ``closed_period``.
+
+    Args:
+        entries: the entries.
+        rules: the company's rules (:meth:`PostingRules.read`).
+
+    Returns:
+        A :class:`PreflightReport`: every breach found, by entry (empty when every entry passes).
     """
     rows: list[dict[str, Any]] = []
     lines = 0
@@ -312,5 +360,8 @@ def preflight(entries: Sequence[JournalEntry], rules: PostingRules) -> Preflight
                 elif not known[value]:
                     breach(entry, n, field, value, "inactive_dimension_value", "inactive")
     return PreflightReport(
-        breaches=frames.frame_from_records(rows, BREACH_COLUMNS), checked=len(entries), lines=lines
+        breaches=frames.frame_from_records(rows, BREACH_COLUMNS),
+        checked=len(entries),
+        lines=lines,
+        scope=rules.scope,
     )

@@ -62,7 +62,14 @@ class _CompositeMixin(_Session):
     def composite_graph(
         self, graphs: Mapping[str, Sequence[Mapping[str, Any]]]
     ) -> dict[str, wire.CompositeResult]:
-        """Run composite graphs (each all-or-nothing, up to 500 nodes): graph id -> outcomes."""
+        """Run composite graphs (each all-or-nothing, up to 500 nodes): graph id -> outcomes.
+
+        Args:
+            graphs: graph id -> its subrequests.
+
+        Returns:
+            The outcomes of each graph, by graph id.
+        """
         payload = {
             "graphs": [
                 {"graphId": graph_id, "compositeRequest": [self._subrequest(s) for s in subs]}

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 
 from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync.arrow import DtypeBackend, pages_with_backend
 from intacct_sync.frames import Kind, build_frame, frame_from_records
 from intacct_sync.salesforce import _protocol as wire
 from intacct_sync.salesforce._session import _Session
@@ -18,7 +19,11 @@ class _RestMixin(_Session):
     """The REST query and sObject reads."""
 
     def sobjects(self) -> pd.DataFrame:
-        """Describe Global: one row per sObject (name, label, keyPrefix, custom, queryable...)."""
+        """Describe Global: one row per sObject (name, label, keyPrefix, custom, queryable...).
+
+        Returns:
+            A DataFrame with one row per sObject.
+        """
         data = self._json("GET", "sobjects", idempotent=True) or {}
         kinds: dict[str, Kind] = {
             "name": "text",
@@ -34,7 +39,11 @@ class _RestMixin(_Session):
         return frame_from_records(rows, kinds)
 
     def limits(self) -> pd.DataFrame:
-        """The org's limits: one row per limit with ``Name``, ``Max``, ``Remaining``, ``Used``."""
+        """The org's limits: one row per limit with ``Name``, ``Max``, ``Remaining``, ``Used``.
+
+        Returns:
+            A DataFrame with one row per limit.
+        """
         data = self._json("GET", "limits", idempotent=True) or {}
         rows = [
             {
@@ -59,7 +68,12 @@ class _RestMixin(_Session):
     # ------------------------------------------------------------------ query
 
     def query(
-        self, soql: str, *, include_deleted: bool = False, progress: bool = False
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """Run a SOQL query and return every page as one typed DataFrame.
 
@@ -80,6 +94,9 @@ class _RestMixin(_Session):
             soql: the query; build literals with :func:`~intacct_sync.salesforce.soql`.
             include_deleted: use ``queryAll`` (deleted and archived rows too).
             progress: show a progress bar (needs tqdm).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             The rows; an empty result has the same columns and dtypes.
@@ -92,13 +109,26 @@ class _RestMixin(_Session):
         >>> lines = opps.attrs["children"]["OpportunityLineItems"]  # doctest: +SKIP
         >>> lines.merge(opps, left_on="parent_id", right_on="Id")  # doctest: +SKIP
         """
-        pages = list(self.iter_query(soql, include_deleted=include_deleted, progress=progress))
+        pages = list(
+            pages_with_backend(
+                self.iter_query(soql, include_deleted=include_deleted, progress=progress),
+                dtype_backend,
+            )
+        )
         if len(pages) == 1:
             return pages[0]
         return wire.concat_pages(pages)
 
     def query_all(self, soql: str, *, progress: bool = False) -> pd.DataFrame:
-        """Like :meth:`query` through ``queryAll``: deleted and archived rows included."""
+        """Like :meth:`query` through ``queryAll``: deleted and archived rows included.
+
+        Args:
+            soql: the SOQL statement.
+            progress: show a progress bar (needs tqdm).
+
+        Returns:
+            A typed DataFrame of every row, deleted and archived ones included.
+        """
         return self.query(soql, include_deleted=True, progress=progress)
 
     def iter_query(
@@ -108,6 +138,14 @@ class _RestMixin(_Session):
 
         Every page has the same columns and dtypes; see :meth:`query` for typing and children.
         A ``SELECT COUNT() ...`` query yields one frame with one ``count`` column.
+
+        Args:
+            soql: the SOQL statement.
+            include_deleted: read through ``queryAll`` (deleted and archived rows too).
+            progress: show a progress bar (needs tqdm).
+
+        Yields:
+            One typed DataFrame per page, every page with the same columns and dtypes.
         """
         shape = wire.QueryShape.build(wire.parse_select(soql), self._describe_or_none)
         resource = "queryAll" if include_deleted else "query"
@@ -175,7 +213,16 @@ class _RestMixin(_Session):
     # ------------------------------------------------------------------ incremental sync
 
     def updated(self, sobject: str, *, start: Any, end: Any) -> list[str]:
-        """Ids of records changed between ``start`` and ``end`` (timezone-aware datetimes)."""
+        """Ids of records changed between ``start`` and ``end`` (timezone-aware datetimes).
+
+        Args:
+            sobject: the sObject.
+            start: the window's start (timezone-aware).
+            end: the window's end (timezone-aware).
+
+        Returns:
+            The ids of the changed records.
+        """
         data = self._json(
             "GET",
             f"sobjects/{quote(sobject, safe='')}/updated/?{_window(start, end)}",
@@ -187,6 +234,14 @@ class _RestMixin(_Session):
         """Records deleted between ``start`` and ``end``: columns ``id``, ``deletedDate``.
 
         Salesforce keeps this for at most 15 days.
+
+        Args:
+            sobject: the sObject.
+            start: the window's start (timezone-aware).
+            end: the window's end (timezone-aware).
+
+        Returns:
+            A DataFrame with ``id`` and ``deletedDate`` per record.
         """
         data = self._json(
             "GET",

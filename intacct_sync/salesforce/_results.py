@@ -250,6 +250,9 @@ class CompositeResult:
         """One row per subrequest: reference_id, http_status, done, id, status, errors...
 
         ``status`` is ``ok``, ``failed`` or ``aborted`` (rolled back because another failed).
+
+        Returns:
+            A DataFrame with one row per subrequest.
         """
         rows = []
         for o in self.outcomes:

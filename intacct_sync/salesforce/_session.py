@@ -244,6 +244,12 @@ class _Session(ClientBase):
     def describe(self, sobject: str) -> SObjectDescribe:
         """Describe an sObject (fields, types, relationships); cached per client.
 
+        Args:
+            sobject: the sObject (``Account``).
+
+        Returns:
+            The sObject's description.
+
         Raises:
             SalesforceError: e.g. ``NOT_FOUND`` for an unknown sObject.
         """

@@ -103,6 +103,9 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
             client_secret: its consumer secret.
             login_url: another token host, if not My Domain.
             **options: any keyword argument of the constructor.
+
+        Returns:
+            A client; close it (or use it as a context manager) when done.
         """
         flow = ClientCredentialsFlow(
             token_url=token_url(login_url or instance_url),
@@ -135,6 +138,9 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
                 sandboxes); default: the instance's token endpoint, audience
                 ``login.salesforce.com`` (``test.salesforce.com`` for ``*.sandbox.my`` hosts).
             **options: any keyword argument of the constructor.
+
+        Returns:
+            A client; close it (or use it as a context manager) when done.
 
         Raises:
             ConfigError: no key, or the key file cannot be read.
@@ -183,6 +189,9 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
             access_token: a current access token to use until it expires.
             login_url: token host (default: the instance).
             **options: any keyword argument of the constructor.
+
+        Returns:
+            A client; close it (or use it as a context manager) when done.
         """
         flow = RefreshTokenFlow(
             token_url=token_url(login_url or instance_url),
@@ -207,6 +216,13 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
         ==========================================  ====================================
 
         ``SF_INSTANCE_URL`` is always needed; ``SF_LOGIN_URL`` and ``SF_API_VERSION`` are optional.
+
+        Args:
+            environ: the environment to read (default ``os.environ``).
+            **options: the constructor's other options (``transport``, ``timeout``, ``retry``...).
+
+        Returns:
+            A client; close it (or use it as a context manager) when done.
 
         Raises:
             ConfigError: a variable a flow needs is missing (the message names it).
@@ -346,6 +362,18 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
     ) -> pd.DataFrame:
         """Update records by ``Id`` (each record needs one); ``key`` is the Id unless ``keys``
         says otherwise. See :meth:`create` for the rest.
+
+        Args:
+            object: the sObject.
+            records: records, each with its ``Id``.
+            keys: the outcome ``key`` of each record (default: its Id).
+            all_or_none: roll back every record when one fails.
+            use_bulk: ``True`` for Bulk API 2.0, ``False`` for REST, None to choose by size (see
+                :meth:`create`).
+            progress: show a progress bar (needs tqdm).
+
+        Returns:
+            The outcome frame: one row per record, in the outcome contract's columns.
         """
         prepared = wire.prepare_records(records)
         for row, record in enumerate(prepared):
@@ -377,6 +405,21 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
 
         ``upsert(object, external_id_field=..., records=...)`` (records by keyword, the old
         form) still works for one release and warns.
+
+        Args:
+            object: the sObject.
+            records: records, each with ``external_id_field``.
+            external_id_field: the external id field matched on.
+            keys: the outcome ``key`` of each record (default: its external id).
+            all_or_none: roll back every record when one fails.
+            use_bulk: ``True`` for Bulk API 2.0, ``False`` for REST, None to choose by size (see
+                :meth:`create`).
+            progress: show a progress bar (needs tqdm).
+            **old: the deprecated keyword form's arguments.
+
+        Returns:
+            The outcome frame: one row per record, in the outcome contract's columns; ``created``
+            says whether each was inserted.
         """
         if old:
             unknown = sorted(set(old) - {"records"})
@@ -453,6 +496,9 @@ class SalesforceClient(_CollectionsMixin, _RestMixin, _CompositeMixin):
             progress: show a progress bar.
             sobject: only with the old form ``delete(ids, sobject=None)``, which still works
                 for one release and warns.
+
+        Returns:
+            The outcome frame: one row per id, in the outcome contract's columns.
         """
         if isinstance(object, str):
             if ids is None:

@@ -191,8 +191,13 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         """Start serving in a daemon thread."""
+        # serve_forever notices shutdown() only between polls: at its default 0.5 s every stop
+        # (three servers a sandbox, one sandbox per test) sat idle for up to half a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.url}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"sandbox-{self.url}",
+            daemon=True,
         )
         self._thread.start()
         return self

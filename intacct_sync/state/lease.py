@@ -51,6 +51,14 @@ def lease_name(company_id: str, workflow: str, entity_id: str | None = None) -> 
     """The lease of one tenant (company and entity) and workflow: ``COMPANY/ENTITY/workflow``.
 
     Company ids are case-insensitive at the gateway, so the name is upper-cased there.
+
+    Args:
+        company_id: the Intacct company.
+        workflow: the workflow (``actions``, ``kpi``...).
+        entity_id: the entity, or None for the top level.
+
+    Returns:
+        The lease name.
     """
     if not company_id or not workflow:
         raise StateError(
@@ -75,6 +83,9 @@ def default_holder() -> str:
 
     ``run`` is random per run; ``ns`` names this boot and pid namespace, so a lease left by a
     killed process on this machine can be taken over at once (:func:`run_lease`).
+
+    Returns:
+        The holder name.
     """
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}:{_namespace()}"
 

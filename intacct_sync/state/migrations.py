@@ -38,6 +38,14 @@ class Migration:
 def pending(migrations: Sequence[Migration], current: int, where: str) -> list[Migration]:
     """The migrations above ``current``, in order.
 
+    Args:
+        migrations: every migration of the store, in order.
+        current: the store's schema version.
+        where: the store, named in an error.
+
+    Returns:
+        The migrations still to apply (empty when the store is current).
+
     Raises:
         StateError: the store is newer than this code.
     """

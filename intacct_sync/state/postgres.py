@@ -154,9 +154,15 @@ class PostgresStateStore:
             connect_timeout=max(1, int(self._connect_timeout)),
             application_name="intacct_sync",
         )
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-        conn.execute("SET TIME ZONE 'UTC'")
+        try:
+            # The schema itself is created under the migration lock (_migrate): `CREATE SCHEMA IF
+            # NOT EXISTS` is not safe against a concurrent one (a unique violation on
+            # pg_namespace), and a search_path naming a schema not created yet is allowed.
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            conn.execute("SET TIME ZONE 'UTC'")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     # -- schema -------------------------------------------------------------------------------
@@ -175,8 +181,13 @@ class PostgresStateStore:
             return self._version()
 
     def _migrate(self) -> None:
+        from psycopg import sql
+
         with self._lock, self._conn.transaction():
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self._conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
             todo = pending(PG_MIGRATIONS, self._version(), self.dsn)
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
@@ -220,14 +231,26 @@ class PostgresStateStore:
     # -- watermarks and values ----------------------------------------------------------------
 
     def get_watermark(self, name: str) -> dt.datetime | None:
-        """The watermark ``name`` (UTC), or None when never set."""
+        """The watermark ``name`` (UTC), or None when never set.
+
+        Args:
+            name: the watermark.
+
+        Returns:
+            The watermark (timezone-aware, UTC), or None when it was never set.
+        """
         rows = self._rows(
             "SELECT value FROM watermark WHERE tenant = %s AND name = %s", (self.tenant, name)
         )
         return _utc(rows[0][0]) if rows else None
 
     def set_watermark(self, name: str, value: dt.datetime) -> None:
-        """Move watermark ``name`` to ``value`` (timezone-aware)."""
+        """Move watermark ``name`` to ``value`` (timezone-aware).
+
+        Args:
+            name: the watermark.
+            value: a timezone-aware datetime (stored in UTC).
+        """
         self._rows(
             "INSERT INTO watermark (tenant, name, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
@@ -235,7 +258,15 @@ class PostgresStateStore:
         )
 
     def get_value(self, namespace: str, key: str) -> Any:
-        """A JSON value stored under ``namespace``/``key`` (None when absent)."""
+        """A JSON value stored under ``namespace``/``key`` (None when absent).
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+
+        Returns:
+            The stored JSON value, or None when the key is absent.
+        """
         rows = self._rows(
             "SELECT value FROM kv WHERE tenant = %s AND namespace = %s AND key = %s",
             (self.tenant, namespace, key),
@@ -243,7 +274,13 @@ class PostgresStateStore:
         return json.loads(rows[0][0]) if rows else None
 
     def set_value(self, namespace: str, key: str, value: Any) -> None:
-        """Store a JSON value (Decimals as strings)."""
+        """Store a JSON value (Decimals as strings).
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+            value: any JSON-able value.
+        """
         self._rows(
             "INSERT INTO kv (tenant, namespace, key, value) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (tenant, namespace, key) DO UPDATE SET value = excluded.value",
@@ -251,7 +288,14 @@ class PostgresStateStore:
         )
 
     def values(self, namespace: str) -> dict[str, Any]:
-        """Every key and value of ``namespace``."""
+        """Every key and value of ``namespace``.
+
+        Args:
+            namespace: the values' namespace.
+
+        Returns:
+            A dict of every key and its JSON value.
+        """
         rows = self._rows(
             "SELECT key, value FROM kv WHERE tenant = %s AND namespace = %s ORDER BY key",
             (self.tenant, namespace),
@@ -273,7 +317,15 @@ class PostgresStateStore:
         )
 
     def ledger_get(self, workflow: str, source_id: str) -> LedgerEntry | None:
-        """The ledger row of a source record."""
+        """The ledger row of a source record.
+
+        Args:
+            workflow: the workflow.
+            source_id: the source record's id.
+
+        Returns:
+            The :class:`LedgerEntry`, or None when the source record was never entered.
+        """
         rows = self._rows(
             "SELECT workflow, source_id, control_id, status, record_no, updated_at, detail "
             "FROM ledger WHERE tenant = %s AND workflow = %s AND source_id = %s",
@@ -282,7 +334,11 @@ class PostgresStateStore:
         return self._entry(rows[0]) if rows else None
 
     def ledger_put(self, entry: LedgerEntry) -> None:
-        """Insert or replace a ledger row."""
+        """Insert or replace a ledger row.
+
+        Args:
+            entry: the row to write (replacing the source record's earlier one).
+        """
         self._rows(
             "INSERT INTO ledger (tenant, workflow, source_id, control_id, status, record_no, "
             "updated_at, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
@@ -303,7 +359,14 @@ class PostgresStateStore:
         )
 
     def ledger(self, workflow: str) -> list[LedgerEntry]:
-        """Every ledger row of a workflow, by source id."""
+        """Every ledger row of a workflow, by source id.
+
+        Args:
+            workflow: the workflow.
+
+        Returns:
+            Every :class:`LedgerEntry` of the workflow.
+        """
         rows = self._rows(
             "SELECT workflow, source_id, control_id, status, record_no, updated_at, detail "
             'FROM ledger WHERE tenant = %s AND workflow = %s ORDER BY source_id COLLATE "C"',
@@ -312,7 +375,15 @@ class PostgresStateStore:
         return [self._entry(r) for r in rows]
 
     def iter_ledger(self, workflow: str, status: LedgerStatus) -> Iterator[LedgerEntry]:
-        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash)."""
+        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash).
+
+        Args:
+            workflow: the workflow.
+            status: the ledger status.
+
+        Yields:
+            Each :class:`LedgerEntry` in that status.
+        """
         rows = self._rows(
             "SELECT workflow, source_id, control_id, status, record_no, updated_at, detail "
             "FROM ledger WHERE tenant = %s AND workflow = %s AND status = %s "
@@ -325,6 +396,9 @@ class PostgresStateStore:
 
     def id_map_put(self, mapping: IdMapping) -> None:
         """Insert or replace an id mapping.
+
+        Args:
+            mapping: the pair to record (replacing the Salesforce id's earlier one).
 
         Raises:
             StateError: the Intacct id is already mapped to another Salesforce id.
@@ -346,7 +420,14 @@ class PostgresStateStore:
         )
 
     def id_map(self, obj: str) -> list[IdMapping]:
-        """Every mapping of an object."""
+        """Every mapping of an object.
+
+        Args:
+            obj: the mapped object (``Account``).
+
+        Returns:
+            Every :class:`IdMapping` of the object.
+        """
         rows = self._rows(
             "SELECT object, salesforce_id, intacct_id, intacct_record_no, updated_at FROM id_map "
             'WHERE tenant = %s AND object = %s ORDER BY salesforce_id COLLATE "C"',
@@ -378,7 +459,16 @@ class PostgresStateStore:
         )
 
     def acquire_lease(self, name: str, holder: str, ttl: dt.timedelta) -> Lease | None:
-        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s."""
+        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s.
+
+        Args:
+            name: the lease (:func:`lease_name`).
+            holder: who takes it (:func:`default_holder`).
+            ttl: how long it lasts unless renewed.
+
+        Returns:
+            The :class:`Lease` taken, or None when another holder has it.
+        """
         # One statement: the conflicting row is locked and the WHERE re-checked on its latest
         # version, so two runs can never both take the lease. Times are the server's.
         rows = self._rows(
@@ -401,6 +491,13 @@ class PostgresStateStore:
     def renew_lease(self, lease: Lease, ttl: dt.timedelta) -> Lease:
         """Extend ``lease`` to ``ttl`` from now (the server's clock).
 
+        Args:
+            lease: the lease taken.
+            ttl: the new time to live, from now.
+
+        Returns:
+            The renewed :class:`Lease` (its new expiry).
+
         Raises:
             LeaseLostError: another holder took the lease over after it expired.
         """
@@ -418,14 +515,25 @@ class PostgresStateStore:
         return self._lease(rows[0])
 
     def release_lease(self, lease: Lease) -> None:
-        """Give ``lease`` up (nothing happens when it was already taken over)."""
+        """Give ``lease`` up (nothing happens when it was already taken over).
+
+        Args:
+            lease: the lease taken (its token decides).
+        """
         self._rows(
             "DELETE FROM lease WHERE tenant = %s AND name = %s AND token = %s",
             (self.tenant, lease.name, lease.token),
         )
 
     def lease_holder(self, name: str) -> Lease | None:
-        """The unexpired lease ``name``, or None when nobody holds it."""
+        """The unexpired lease ``name``, or None when nobody holds it.
+
+        Args:
+            name: the lease.
+
+        Returns:
+            The :class:`Lease`, or None when nobody holds it.
+        """
         rows = self._rows(
             "SELECT name, holder, token, host, pid, started_at, expires_at FROM lease "
             "WHERE tenant = %s AND name = %s AND expires_at > clock_timestamp()",
@@ -436,7 +544,11 @@ class PostgresStateStore:
     # -- governor slots -----------------------------------------------------------------------
 
     def governor_slots(self) -> _AdvisorySlots:
-        """Cross-process request slots as advisory locks of this database."""
+        """Cross-process request slots as advisory locks of this database.
+
+        Returns:
+            The slots, to pass to :func:`shared_governor`.
+        """
         with self._lock:
             if self._slots is None:
                 self._slots = _AdvisorySlots(self)

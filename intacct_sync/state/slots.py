@@ -35,6 +35,9 @@ def shared_governor(
         company: the Intacct company id, or the Salesforce org (its instance URL).
         limit: requests in flight allowed (default :data:`intacct_sync._http.governor.DEFAULT_LIMITS`).
         max_wait: seconds a request may wait for a slot (None: as long as it takes).
+
+    Returns:
+        The governor to pass to each client of the company.
     """
     make_slots = getattr(state, "governor_slots", None)
     slots: SharedSlots | None = make_slots() if callable(make_slots) else None

@@ -242,14 +242,26 @@ class SQLiteStateStore:
     # -- watermarks and values ----------------------------------------------------------------
 
     def get_watermark(self, name: str) -> dt.datetime | None:
-        """The watermark ``name`` (UTC), or None when never set."""
+        """The watermark ``name`` (UTC), or None when never set.
+
+        Args:
+            name: the watermark.
+
+        Returns:
+            The watermark (timezone-aware, UTC), or None when it was never set.
+        """
         rows = self._rows(
             "SELECT value FROM watermark WHERE tenant = ? AND name = ?", (self.tenant, name)
         )
         return dt.datetime.fromisoformat(rows[0][0]) if rows else None
 
     def set_watermark(self, name: str, value: dt.datetime) -> None:
-        """Move watermark ``name`` to ``value`` (timezone-aware)."""
+        """Move watermark ``name`` to ``value`` (timezone-aware).
+
+        Args:
+            name: the watermark.
+            value: a timezone-aware datetime (stored in UTC).
+        """
         self._rows(
             "INSERT INTO watermark (tenant, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT(tenant, name) DO UPDATE SET value = excluded.value",
@@ -257,7 +269,15 @@ class SQLiteStateStore:
         )
 
     def get_value(self, namespace: str, key: str) -> Any:
-        """A JSON value stored under ``namespace``/``key`` (None when absent)."""
+        """A JSON value stored under ``namespace``/``key`` (None when absent).
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+
+        Returns:
+            The stored JSON value, or None when the key is absent.
+        """
         rows = self._rows(
             "SELECT value FROM kv WHERE tenant = ? AND namespace = ? AND key = ?",
             (self.tenant, namespace, key),
@@ -265,7 +285,13 @@ class SQLiteStateStore:
         return json.loads(rows[0][0]) if rows else None
 
     def set_value(self, namespace: str, key: str, value: Any) -> None:
-        """Store a JSON value (Decimals as strings)."""
+        """Store a JSON value (Decimals as strings).
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+            value: any JSON-able value.
+        """
         self._rows(
             "INSERT INTO kv (tenant, namespace, key, value) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(tenant, namespace, key) DO UPDATE SET value = excluded.value",
@@ -273,7 +299,14 @@ class SQLiteStateStore:
         )
 
     def values(self, namespace: str) -> dict[str, Any]:
-        """Every key and value of ``namespace``."""
+        """Every key and value of ``namespace``.
+
+        Args:
+            namespace: the values' namespace.
+
+        Returns:
+            A dict of every key and its JSON value.
+        """
         rows = self._rows(
             "SELECT key, value FROM kv WHERE tenant = ? AND namespace = ? ORDER BY key",
             (self.tenant, namespace),
@@ -297,7 +330,15 @@ class SQLiteStateStore:
         )
 
     def ledger_get(self, workflow: str, source_id: str) -> LedgerEntry | None:
-        """The ledger row of a source record."""
+        """The ledger row of a source record.
+
+        Args:
+            workflow: the workflow.
+            source_id: the source record's id.
+
+        Returns:
+            The :class:`LedgerEntry`, or None when the source record was never entered.
+        """
         rows = self._rows(
             self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? AND source_id = ?",
             (self.tenant, workflow, source_id),
@@ -305,7 +346,11 @@ class SQLiteStateStore:
         return self._entry(rows[0]) if rows else None
 
     def ledger_put(self, entry: LedgerEntry) -> None:
-        """Insert or replace a ledger row."""
+        """Insert or replace a ledger row.
+
+        Args:
+            entry: the row to write (replacing the source record's earlier one).
+        """
         self._rows(
             "INSERT OR REPLACE INTO ledger (tenant, workflow, source_id, control_id, status, "
             "record_no, updated_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -322,7 +367,14 @@ class SQLiteStateStore:
         )
 
     def ledger(self, workflow: str) -> list[LedgerEntry]:
-        """Every ledger row of a workflow, by source id."""
+        """Every ledger row of a workflow, by source id.
+
+        Args:
+            workflow: the workflow.
+
+        Returns:
+            Every :class:`LedgerEntry` of the workflow.
+        """
         rows = self._rows(
             self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? ORDER BY source_id",
             (self.tenant, workflow),
@@ -330,7 +382,15 @@ class SQLiteStateStore:
         return [self._entry(r) for r in rows]
 
     def iter_ledger(self, workflow: str, status: LedgerStatus) -> Iterator[LedgerEntry]:
-        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash)."""
+        """Ledger rows of a workflow in one status (e.g. ``pending`` after a crash).
+
+        Args:
+            workflow: the workflow.
+            status: the ledger status.
+
+        Yields:
+            Each :class:`LedgerEntry` in that status.
+        """
         rows = self._rows(
             self._LEDGER + "FROM ledger WHERE tenant = ? AND workflow = ? AND status = ? "
             "ORDER BY source_id",
@@ -342,6 +402,9 @@ class SQLiteStateStore:
 
     def id_map_put(self, mapping: IdMapping) -> None:
         """Insert or replace an id mapping.
+
+        Args:
+            mapping: the pair to record (replacing the Salesforce id's earlier one).
 
         Raises:
             StateError: the Intacct id is already mapped to another Salesforce id.
@@ -363,7 +426,14 @@ class SQLiteStateStore:
         )
 
     def id_map(self, obj: str) -> list[IdMapping]:
-        """Every mapping of an object."""
+        """Every mapping of an object.
+
+        Args:
+            obj: the mapped object (``Account``).
+
+        Returns:
+            Every :class:`IdMapping` of the object.
+        """
         rows = self._rows(
             "SELECT object, salesforce_id, intacct_id, intacct_record_no, updated_at FROM id_map "
             "WHERE tenant = ? AND object = ? ORDER BY salesforce_id",
@@ -397,7 +467,16 @@ class SQLiteStateStore:
         )
 
     def acquire_lease(self, name: str, holder: str, ttl: dt.timedelta) -> Lease | None:
-        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s."""
+        """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s.
+
+        Args:
+            name: the lease (:func:`lease_name`).
+            holder: who takes it (:func:`default_holder`).
+            ttl: how long it lasts unless renewed.
+
+        Returns:
+            The :class:`Lease` taken, or None when another holder has it.
+        """
         now = dt.datetime.now(dt.UTC)
         with self._lock:
             try:
@@ -455,6 +534,13 @@ class SQLiteStateStore:
     def renew_lease(self, lease: Lease, ttl: dt.timedelta) -> Lease:
         """Extend ``lease`` to ``ttl`` from now.
 
+        Args:
+            lease: the lease taken.
+            ttl: the new time to live, from now.
+
+        Returns:
+            The renewed :class:`Lease` (its new expiry).
+
         Raises:
             LeaseLostError: another holder took the lease over after it expired.
         """
@@ -481,14 +567,25 @@ class SQLiteStateStore:
         )
 
     def release_lease(self, lease: Lease) -> None:
-        """Give ``lease`` up (nothing happens when it was already taken over)."""
+        """Give ``lease`` up (nothing happens when it was already taken over).
+
+        Args:
+            lease: the lease taken (its token decides).
+        """
         self._rows(
             "DELETE FROM lease WHERE tenant = ? AND name = ? AND token = ?",
             (self.tenant, lease.name, lease.token),
         )
 
     def lease_holder(self, name: str) -> Lease | None:
-        """The unexpired lease ``name``, or None when nobody holds it."""
+        """The unexpired lease ``name``, or None when nobody holds it.
+
+        Args:
+            name: the lease.
+
+        Returns:
+            The :class:`Lease`, or None when nobody holds it.
+        """
         rows = self._rows(
             self._LEASE + "WHERE tenant = ? AND name = ? AND expires_at > ?",
             (self.tenant, name, _micros(dt.datetime.now(dt.UTC))),
@@ -498,7 +595,11 @@ class SQLiteStateStore:
     # -- governor slots -----------------------------------------------------------------------
 
     def governor_slots(self) -> _FileSlots | None:
-        """Cross-process request slots beside the file (None for ``:memory:``)."""
+        """Cross-process request slots beside the file (None for ``:memory:``).
+
+        Returns:
+            The slots, to pass to :func:`shared_governor`. None for an in-memory store.
+        """
         if self.path == ":memory:":
             return None
         if self._slots is None:

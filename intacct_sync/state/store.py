@@ -36,7 +36,14 @@ LedgerStatus = Literal["pending", "posted", "failed"]
 
 
 def utc(value: dt.datetime) -> dt.datetime:
-    """``value`` in UTC; a naive datetime is refused (a store never guesses a zone)."""
+    """``value`` in UTC; a naive datetime is refused (a store never guesses a zone).
+
+    Args:
+        value: a timezone-aware datetime.
+
+    Returns:
+        The same instant in UTC.
+    """
     if value.tzinfo is None:
         raise StateError(f"timestamps in the state store must be timezone-aware, got {value!r}")
     return value.astimezone(dt.UTC)
@@ -106,51 +113,127 @@ class StateStore(Protocol):
     """What the workflows need from a state store."""
 
     def get_watermark(self, name: str) -> dt.datetime | None:
-        """The watermark ``name`` (UTC), or None when never set."""
+        """The watermark ``name`` (UTC), or None when never set.
+
+        Args:
+            name: the watermark.
+
+        Returns:
+            The watermark (timezone-aware, UTC), or None when it was never set.
+        """
         ...
 
     def set_watermark(self, name: str, value: dt.datetime) -> None:
-        """Move watermark ``name`` to ``value``."""
+        """Move watermark ``name`` to ``value``.
+
+        Args:
+            name: the watermark.
+            value: a timezone-aware datetime (stored in UTC).
+        """
         ...
 
     def get_value(self, namespace: str, key: str) -> Any:
-        """A JSON value stored under ``namespace``/``key`` (None when absent)."""
+        """A JSON value stored under ``namespace``/``key`` (None when absent).
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+
+        Returns:
+            The stored JSON value, or None when the key is absent.
+        """
         ...
 
     def set_value(self, namespace: str, key: str, value: Any) -> None:
-        """Store a JSON value."""
+        """Store a JSON value.
+
+        Args:
+            namespace: the values' namespace.
+            key: the key.
+            value: any JSON-able value.
+        """
         ...
 
     def values(self, namespace: str) -> dict[str, Any]:
-        """Every key and value of ``namespace``."""
+        """Every key and value of ``namespace``.
+
+        Args:
+            namespace: the values' namespace.
+
+        Returns:
+            A dict of every key and its JSON value.
+        """
         ...
 
     def ledger_get(self, workflow: str, source_id: str) -> LedgerEntry | None:
-        """The ledger row of a source record."""
+        """The ledger row of a source record.
+
+        Args:
+            workflow: the workflow.
+            source_id: the source record's id.
+
+        Returns:
+            The :class:`LedgerEntry`, or None when the source record was never entered.
+        """
         ...
 
     def ledger_put(self, entry: LedgerEntry) -> None:
-        """Insert or replace a ledger row."""
+        """Insert or replace a ledger row.
+
+        Args:
+            entry: the row to write (replacing the source record's earlier one).
+        """
         ...
 
     def ledger(self, workflow: str) -> list[LedgerEntry]:
-        """Every ledger row of a workflow."""
+        """Every ledger row of a workflow.
+
+        Args:
+            workflow: the workflow.
+
+        Returns:
+            Every :class:`LedgerEntry` of the workflow.
+        """
         ...
 
     def iter_ledger(self, workflow: str, status: LedgerStatus) -> Iterator[LedgerEntry]:
-        """Ledger rows of a workflow in one status."""
+        """Ledger rows of a workflow in one status.
+
+        Args:
+            workflow: the workflow.
+            status: the ledger status.
+
+        Yields:
+            Each :class:`LedgerEntry` in that status.
+        """
         ...
 
     def id_map_put(self, mapping: IdMapping) -> None:
-        """Insert or replace an id mapping."""
+        """Insert or replace an id mapping.
+
+        Args:
+            mapping: the pair to record (replacing the Salesforce id's earlier one).
+        """
         ...
 
     def id_map(self, obj: str) -> list[IdMapping]:
-        """Every mapping of an object."""
+        """Every mapping of an object.
+
+        Args:
+            obj: the mapped object (``Account``).
+
+        Returns:
+            Every :class:`IdMapping` of the object.
+        """
         ...
 
     def acquire_lease(self, name: str, holder: str, ttl: dt.timedelta) -> Lease | None:
         """Take lease ``name`` for ``ttl`` if it is free, expired or already ``holder``'s.
+
+        Args:
+            name: the lease (:func:`lease_name`).
+            holder: who takes it (:func:`default_holder`).
+            ttl: how long it lasts unless renewed.
 
         Returns:
             The lease, or None while another holder's lease has not expired.
@@ -160,15 +243,33 @@ class StateStore(Protocol):
     def renew_lease(self, lease: Lease, ttl: dt.timedelta) -> Lease:
         """Extend ``lease`` to ``ttl`` from now.
 
+        Args:
+            lease: the lease taken.
+            ttl: the new time to live, from now.
+
+        Returns:
+            The renewed :class:`Lease` (its new expiry).
+
         Raises:
             LeaseLostError: another holder took the lease over after it expired.
         """
         ...
 
     def release_lease(self, lease: Lease) -> None:
-        """Give ``lease`` up (nothing happens when it was already taken over)."""
+        """Give ``lease`` up (nothing happens when it was already taken over).
+
+        Args:
+            lease: the lease taken (its token decides).
+        """
         ...
 
     def lease_holder(self, name: str) -> Lease | None:
-        """The unexpired lease ``name``, or None when nobody holds it."""
+        """The unexpired lease ``name``, or None when nobody holds it.
+
+        Args:
+            name: the lease.
+
+        Returns:
+            The :class:`Lease`, or None when nobody holds it.
+        """
         ...

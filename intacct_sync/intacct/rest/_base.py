@@ -29,6 +29,7 @@ from intacct_sync._http.transport import (
 )
 from intacct_sync.errors import (
     AuthenticationError,
+    ControlError,
     InputError,
     IntacctSyncError,
 )
@@ -129,6 +130,7 @@ class RestBase(ClientBase):
         self._idempotence: dict[str, bool] = {}
         self._dimension_rows: list[Mapping[str, Any]] | None = None
         self._model_answers: dict[str, Any] = {}
+        self._udd_targets: dict[int, tuple[RestObject, RestObject]] = {}
         self.governor = governor or governor_for("intacct", self.company_id)
 
     def __repr__(self) -> str:
@@ -213,8 +215,8 @@ class RestBase(ClientBase):
             status = getattr(exc, "http_status", None)
             if isinstance(exc, AuthenticationError) or status is None or not 400 <= status < 500:
                 raise
-            if status == 429:
-                raise
+            if status == 429 or isinstance(exc, ControlError):
+                raise  # throttling or a concurrency refusal: not a per-record answer
             raw = getattr(exc, "raw", b"")
             data = wire.parse_json(raw, http_status=status) if raw else {}
             return HttpResponse(status=status, body=raw), data
@@ -313,6 +315,19 @@ class RestBase(ClientBase):
         # §3.4: UDDs sit in ``dimensions`` under a per-company member name; the company's model
         # names them. XML's GLDIM<name> holds the UDD record number (intacct-api.md §13.5),
         # which is REST's ``key``.
+        # A write asks this per record and per line; the answer is fixed per client (its model
+        # is cached per company and entity), so it is built once per target. Keyed by identity:
+        # the cache holds the target itself, so its id cannot be reused while cached.
+        cached = self._udd_targets.get(id(target))
+        if cached is not None and cached[0] is target:
+            return cached[1]
+        if len(self._udd_targets) > 256:  # documents build a target per definition and call
+            self._udd_targets.clear()
+        found = self._build_with_udds(target)
+        self._udd_targets[id(target)] = (target, found)
+        return found
+
+    def _build_with_udds(self, target: RestObject) -> RestObject:
         if not any(f.rest.startswith("dimensions.") for f in target.fields):
             return target
         extra = []

@@ -53,6 +53,7 @@ class RestField:
         read_only: REST computes it; never sent on writes.
         inferred: no source names this REST path (it follows a documented pattern); the client
             checks it against the company's model before using it (docs/xml-or-rest.md).
+        write_only: sent on writes, never read (not part of ``*`` or of child frames).
     """
 
     xml: str
@@ -61,6 +62,7 @@ class RestField:
     values: Mapping[str, str] = attrs.field(factory=dict)
     read_only: bool = False
     inferred: bool = False
+    write_only: bool = False
 
     def to_rest(self, value: Any) -> Any:
         """A wire value in REST's words (unchanged when the field has no word map)."""
@@ -209,10 +211,15 @@ def _entry_lines(path: str, account: str, sides: Mapping[str, str]) -> RestObjec
             RestField(xml="BATCHNO", rest="journalEntry.key", kind="integer", read_only=True),
             RestField(xml="LINE_NO", rest="lineNumber", kind="integer", read_only=True),
             RestField(xml="ENTRY_DATE", rest="entryDate", kind="date", read_only=True),
-            # inferred: the header's posting date through the line's journalEntry reference
-            # (XML GLENTRY has no JOURNAL, reference intacct-api.md §13.2)
+            # Inferred: the header's posting date through the line's journalEntry reference
+            # (§3.4 names only journalEntry{key} on lines; XML GLENTRY has no JOURNAL,
+            # intacct-api.md §13.2).
             RestField(
-                xml="BATCH_DATE", rest="journalEntry.postingDate", kind="date", read_only=True
+                xml="BATCH_DATE",
+                rest="journalEntry.postingDate",
+                kind="date",
+                read_only=True,
+                inferred=True,
             ),
             RestField(xml="DOCUMENT", rest="documentId"),
             RestField(xml="ACCOUNTNO", rest=f"{account}.id"),
@@ -273,18 +280,45 @@ _SO_STATES = {
 SALES_DOCUMENT_LINE = RestObject(
     xml="SODOCUMENTENTRY",
     path="order-entry/document-line",
+    # In the XML read's column order (``SODOCUMENTENTRIES`` children), so a read of documents
+    # with their lines gives the same child frame on both protocols.
     fields=(
         _KEY,
+        # Inferred from the journal-entry line's ``journalEntry{key}`` (§3.4): the line's
+        # reference to its document. No source names it for order-entry lines.
+        RestField(
+            xml="DOCHDRNO", rest="documentHeader.key", kind="integer", read_only=True, inferred=True
+        ),
+        RestField(xml="DOCHDRID", rest="documentHeader.id", read_only=True, inferred=True),
+        # Inferred from the journal-entry line's lineNumber (§3.4).
+        RestField(xml="LINE_NO", rest="lineNumber", kind="integer", read_only=True, inferred=True),
+        # §3.3: lines[]{dimensions{item, warehouse, location, ...}, unit, unitQuantity,
+        # unitPrice, memo}
         RestField(xml="ITEMID", rest="dimensions.item.id"),
+        RestField(xml="ITEMDESC", rest="itemDescription", inferred=True),
         RestField(xml="QUANTITY", rest="unitQuantity", kind="decimal"),
         RestField(xml="UNIT", rest="unit"),
         RestField(xml="PRICE", rest="unitPrice", kind="decimal"),
+        # Inferred (no source names a line's amounts): transaction-currency price and value,
+        # and the line total.
+        RestField(xml="UIPRICE", rest="txnPrice", kind="decimal", read_only=True, inferred=True),
+        RestField(xml="TOTAL", rest="total", kind="decimal", read_only=True, inferred=True),
+        RestField(xml="UIVALUE", rest="txnValue", kind="decimal", read_only=True, inferred=True),
         RestField(xml="MEMO", rest="memo"),
         RestField(xml="LOCATION", rest="dimensions.location.id"),
+        # §3.3 lists "dimensions{item, warehouse, location, ...}"; department is in the "..."
+        # by the journal-entry line's dimension set (§3.4).
         RestField(xml="DEPARTMENT", rest="dimensions.department.id"),
-        # Inferred (no source names them), checked against the company's model.
-        RestField(xml="ITEMDESC", rest="itemDescription", inferred=True),
-        RestField(xml="DISCOUNTPERCENT", rest="discountPercent", kind="decimal", inferred=True),
+        *_audit(),
+        # Inferred, and sent only: create_sotransaction takes a line discount that a read of
+        # the line does not return (intacct-api.md §8).
+        RestField(
+            xml="DISCOUNTPERCENT",
+            rest="discountPercent",
+            kind="decimal",
+            inferred=True,
+            write_only=True,
+        ),
     ),
 )
 
@@ -306,7 +340,8 @@ def sales_document(transaction_definition: str = "Sales Order") -> RestObject:
             RestField(xml="WHENCREATED", rest="txnDate", kind="date"),
             RestField(xml="WHENDUE", rest="dueDate", kind="date"),
             RestField(xml="CUSTVENDID", rest="customer.id"),
-            RestField(xml="REFERENCENO", rest="referenceNumber"),  # inferred
+            # Inferred from the journal entry's referenceNumber (§3.4); §3.3 does not list it.
+            RestField(xml="REFERENCENO", rest="referenceNumber", inferred=True),
             RestField(xml="CURRENCY", rest="txnCurrency"),
             RestField(xml="BASECURR", rest="baseCurrency"),
             RestField(xml="SUBTOTAL", rest="subtotal", kind="decimal", read_only=True),
@@ -435,7 +470,9 @@ _OBJECTS: list[RestObject] = [
             RestField(xml="CUSTOMERID", rest="id"),
             RestField(xml="NAME", rest="name"),
             _STATUS,
-            RestField(xml="PARENTID", rest="parent.id"),  # inferred
+            # Inferred from the dimensions' parent{} reference (§3.3); §3.3 lists for customers
+            # only name, id and status.
+            RestField(xml="PARENTID", rest="parent.id", inferred=True),
             RestField(xml="TERMNAME", rest="term.id", inferred=True),
             RestField(xml="CREDITLIMIT", rest="creditLimit", kind="decimal", inferred=True),
             # The display contact: no source names its REST paths (§3.3 lists none); these
@@ -553,7 +590,9 @@ _OBJECTS: list[RestObject] = [
         path="accounts-receivable/payment",
         fields=(
             _KEY,
-            RestField(xml="CUSTOMERID", rest="customer.id"),  # inferred
+            # Inferred from the invoice's customer{} reference (§3.3); the payment's row there
+            # names no customer field.
+            RestField(xml="CUSTOMERID", rest="customer.id", inferred=True),
             RestField(
                 xml="PAYMENTMETHOD",
                 rest="paymentMethod",

@@ -16,6 +16,7 @@ unverified the code accepts each plausible answer rather than betting on one:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -91,6 +92,20 @@ RETRY_HEADERS: Final = (
     "X-IA-Tenant-Throttle-Limit-Retry-After",
 )
 _TOKEN_TEXT = re.compile(r"invalid token|token is not valid|tokeninvalid", re.I)
+#: §6.3: a REST 429 body carrying ``GW-0010`` is asserted by a peer only; the company
+#: concurrency refusal's REST form is not on record (§8 says the limit applies to REST calls),
+#: so its XML wording (intacct-api.md §13.7) and the generic throttling words are recognised
+#: in any error body, at any status, as "retry later".
+_BUSY_CODES = frozenset({"GW-0010", "tooManyRequests", "rateLimitExceeded"})
+_BUSY_TEXT = re.compile(
+    r"too many (?:operations|requests|concurrent)|rate limit|concurren\w* (?:limit|request)"
+    r"|try again later|temporarily off-?line",
+    re.I,
+)
+#: A quota that resets only after a day, a month or a tier change: waiting in the retry loop
+#: cannot help (§8: tier entitlements are monthly; overage is billed, so a hard stop is a
+#: company's own setting, wording unverified).
+_QUOTA_TEXT = re.compile(r"\b(?:daily|per day|monthly|per month|quota|tier)\b", re.I)
 
 
 def object_url(base: str, path: str, keys: Sequence[str] | None = None) -> str:
@@ -119,7 +134,12 @@ def rest_value(value: Any, *, row: object = None, field: str = "") -> Any:
     Raises:
         InputError: a float, or a value JSON cannot carry.
     """
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)
+    if value is None or kind is str or kind is bool:
+        return value
+    if kind is Decimal:
+        return format(value, "f")
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, float):
         raise InputError(
@@ -146,12 +166,21 @@ def iso_date(text: str, *, row: object = None, field: str = "") -> str:
     Raises:
         InputError: neither form.
     """
+    found = _iso_date(text)
+    if found is None:
+        raise InputError("not a date (YYYY-MM-DD or mm/dd/yyyy)", row=row, field=field, value=text)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_date(text: str) -> str | None:
+    # A batch repeats a few dates thousands of times: each is parsed once.
     for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
         try:
             return dt.datetime.strptime(text.strip(), fmt).date().isoformat()  # noqa: DTZ007 - a date
         except ValueError:
             continue
-    raise InputError("not a date (YYYY-MM-DD or mm/dd/yyyy)", row=row, field=field, value=text)
+    return None
 
 
 def query_body(
@@ -233,13 +262,16 @@ def parse_page(data: Any) -> QueryPage:
     rows = data.get("ia::result")
     if rows is None:
         rows = []
-    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+    if not isinstance(rows, list) or not (
+        set(map(type, rows)) <= {dict} or all(isinstance(r, Mapping) for r in rows)
+    ):
         raise ProtocolError("a query answer's ia::result must be a list of rows")
     meta = data.get("ia::meta") or {}
     if not isinstance(meta, Mapping):
         meta = {}
     return QueryPage(
-        rows=[dict(r) for r in rows],
+        # JSON rows are fresh dicts already: copied only when a caller passed other mappings.
+        rows=rows if set(map(type, rows)) <= {dict} else [dict(r) for r in rows],
         total=_int_or_none(meta.get("totalCount")),
         start=_int_or_none(meta.get("start")),
         page_size=_int_or_none(meta.get("pageSize")),
@@ -398,8 +430,12 @@ def raise_for_status(response: HttpResponse, *, what: str, max_wait: float) -> A
 
     * 401, or a 400 whose text says the token is not valid (§6.1, §10.6) -> AuthenticationError
       (the client refreshes once and repeats);
-    * 429 (§6.3) -> ControlError, retryable with the server's wait; a wait longer than
-      ``max_wait`` (an hourly or daily limit) stops instead, saying how long to wait;
+    * 429 (§6.3), or any 4xx whose error names throttling or the company's concurrency limit
+      (``GW-0010``, the §13.7 wording of the XML sheet) -> ControlError, retryable with the
+      server's wait when one is given (``Retry-After`` and the ``X-IA-*`` headers, both
+      unverified) and with the policy's backoff when none is; a wait longer than ``max_wait``
+      (an hourly or daily limit), or a text naming a daily/monthly/tier quota without a short
+      wait, stops instead, saying why;
     * 5xx -> ControlError, retryable; an HTML page -> ProtocolError, retryable;
     * other 4xx -> FunctionError with the ``ia::error`` items.
     """
@@ -426,8 +462,23 @@ def raise_for_status(response: HttpResponse, *, what: str, max_wait: float) -> A
             http_status=status,
             raw=response.body,
         )
-    if status == 429:
+    busy = (
+        status == 429
+        or code in _BUSY_CODES
+        or any(d.errorno in _BUSY_CODES for d in details)
+        or bool(_BUSY_TEXT.search(f"{code} {text}"))
+    )
+    if busy and status < 500:
         wait = retry_after(response)
+        if _QUOTA_TEXT.search(text) and (wait is None or wait > max_wait):
+            raise ControlError(
+                f"{what}: Intacct refused the request for a usage limit that a retry cannot "
+                f"outwait (HTTP {status}: {text.strip()[:200]}); stopping. Rerun once the "
+                "limit resets or the company's tier allows more",
+                errors=details,
+                http_status=status,
+                raw=response.body,
+            )
         if wait is not None and wait > max_wait:
             raise ControlError(
                 f"{what}: Intacct's rate limit asks to wait {wait:.0f}s, longer than this "
@@ -437,7 +488,7 @@ def raise_for_status(response: HttpResponse, *, what: str, max_wait: float) -> A
                 raw=response.body,
             )
         raise ControlError(
-            f"{what}: throttled (HTTP 429)",
+            f"{what}: throttled (HTTP {status}); retrying",
             errors=details,
             http_status=status,
             raw=response.body,
@@ -510,13 +561,19 @@ def model_kinds(model: Any) -> dict[str, frames.Kind]:
                 (kind_word, fmt), _MODEL_KINDS.get((kind_word, ""), "text")
             )
 
-    add("", result.get("fields"))
-    for section in ("groups", "refs"):
-        groups = result.get(section)
-        if isinstance(groups, Mapping):
-            for name, group in groups.items():
-                if isinstance(group, Mapping):
-                    add(f"{name}.", group.get("fields"))
+    def walk(prefix: str, node: Mapping[str, Any], depth: int) -> None:
+        add(prefix, node.get("fields"))
+        # §5 shows one level of groups and refs; a group inside a group (a contact's address)
+        # or a ref inside a group is the plausible nesting, read to a few levels so a field the
+        # model does list is never reported missing.
+        for section in ("groups", "refs"):
+            groups = node.get(section)
+            if isinstance(groups, Mapping) and depth < 4:
+                for name, group in groups.items():
+                    if isinstance(group, Mapping):
+                        walk(f"{prefix}{name}.", group, depth + 1)
+
+    walk("", result, 0)
     return kinds
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -90,12 +91,25 @@ def page_frame(
         for item, path, column in zip(select, fields, columns, strict=True):
             mapped = None if split_aggregate(item)[0] else target.by_xml.get(item.upper())
             kind = kinds.get(column, "text")
-            raw = [row.get(path) for row in rows]
+            try:  # the query service keys every row by every requested field (§4)
+                raw = list(map(itemgetter(path), rows))
+            except KeyError:
+                raw = [row.get(path) for row in rows]
             # Most columns need no conversion (no word map, not a REST datetime, no reference
-            # objects): the frame builder takes the wire values as they are.
+            # objects): the frame builder takes the wire values as they are. The types present
+            # are found at C speed (JSON gives dicts for objects), not by a per-cell isinstance.
+            types = set(map(type, raw))
+            objects = any(t is not str and issubclass(t, Mapping) for t in types)
             plain = (mapped is None or not mapped.values) and kind not in ("datetime", "date")
-            if plain and not any(isinstance(v, Mapping) for v in raw):
+            if plain and not objects:
                 values[column] = raw
-            else:
+            elif objects or not types <= {str, type(None)}:
                 values[column] = [from_rest(v, mapped, kind) for v in raw]
+            else:
+                # Text values of few distinct words or dates: each converted once.
+                seen: dict[Any, Any] = {}
+                values[column] = [
+                    seen[v] if v in seen else seen.setdefault(v, from_rest(v, mapped, kind))
+                    for v in raw
+                ]
     return frames.build_frame(values, kinds, order=columns)

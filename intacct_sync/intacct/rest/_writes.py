@@ -7,7 +7,9 @@ walked, and how a batch answer (201, 207, 204 or a refusal, reference ``intacct-
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -156,10 +158,14 @@ def sales_order_body(order: SalesOrder, target: RestObject) -> dict[str, Any]:
     return body
 
 
+_SCALARS = frozenset({str, int, bool, type(None), Decimal, dt.date, dt.datetime, list, tuple})
+
+
 def flatten(fields: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Leaves of a nested XML-named record as dotted names (``DISPLAYCONTACT.EMAIL1``)."""
     for name, value in fields.items():
-        if isinstance(value, Mapping):
+        # Most values are scalars: their type is checked before the (slower) abstract one.
+        if type(value) is dict or (type(value) not in _SCALARS and isinstance(value, Mapping)):
             yield from flatten(value, f"{prefix}{name}.")
         else:
             yield f"{prefix}{name}", value

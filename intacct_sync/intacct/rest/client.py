@@ -229,8 +229,9 @@ class IntacctRestClient(RestReads):
             if op == "update":
                 record_key = _text(fields.pop("RECORDNO", None)) or None
             body = self._rest_fields(target, fields, row)
-            content = json.dumps(body, sort_keys=True, default=str)
             if identity is None or op == "update":
+                # Only a record without an identity is known by its content.
+                content = json.dumps(body, sort_keys=True, default=str)
                 basis = content if identity is None else f"{identity}|{content}"
                 occurrence = occurrences.get(basis, 0)
                 occurrences[basis] = occurrence + 1

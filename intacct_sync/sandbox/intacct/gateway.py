@@ -84,12 +84,15 @@ class GatewayStats:
         writes_committed: committed write functions (create, update, delete,
             create_sotransaction) that wrote at least one record.
         records_written: records created, updated or deleted by those functions.
+        peak_in_flight: per company, the most authenticated requests it had executing at once
+            (admitted to a slot; refused ones are not counted).
     """
 
     http_requests: int
     functions: Mapping[str, int]
     writes_committed: int
     records_written: int
+    peak_in_flight: Mapping[str, int] = attrs.field(factory=dict)
 
 
 @attrs.define(kw_only=True)
@@ -159,6 +162,7 @@ class IntacctGateway:
         self._lock = threading.Lock()
         self._slots = threading.Condition()
         self._in_flight: collections.Counter[str] = collections.Counter()
+        self._peak_in_flight: collections.Counter[str] = collections.Counter()
         self._in_process: set[tuple[str, str]] = set()
         self._http_requests = 0
         self._functions: collections.Counter[str] = collections.Counter()
@@ -177,7 +181,12 @@ class IntacctGateway:
                 functions=dict(self._functions),
                 writes_committed=self._writes_committed,
                 records_written=self._records_written,
+                peak_in_flight=self._peak_snapshot(),
             )
+
+    def _peak_snapshot(self) -> dict[str, int]:
+        with self._slots:
+            return dict(self._peak_in_flight)
 
     def count(self, company_id: str, object: str, where: Mapping[str, str] | None = None) -> int:
         """Number of ``object`` records in ``company_id`` whose fields equal ``where``'s values
@@ -385,6 +394,9 @@ class IntacctGateway:
                     return False
                 self._slots.wait(left)
             self._in_flight[company] += 1
+            self._peak_in_flight[company] = max(
+                self._peak_in_flight[company], self._in_flight[company]
+            )
             return True
 
     def _release(self, company: str) -> None:

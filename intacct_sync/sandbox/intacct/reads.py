@@ -34,7 +34,7 @@ from intacct_sync.sandbox.intacct.schema import (
 from intacct_sync.sandbox.intacct.store import Row, row_dict
 from intacct_sync.sandbox.intacct.xml import Err, flat_records, nested_record, text_el
 
-__all__ = ["READ_FUNCTIONS"]
+__all__ = ["READ_FUNCTIONS", "query_rows"]
 
 QUERY_FAILED = "Query Failed"
 
@@ -242,6 +242,25 @@ def _aggregate(kind: str, obj: ObjectDef, field: str, values: list[str | None]) 
 
 def query(ctx: Ctx, el: etree._Element) -> FnResult:
     """query: select/filter/orderby with offset paging; aggregates group by the plain fields."""
+    obj, names, out, (offset, pagesize) = _query(ctx, el, paging=True)
+    return _page(obj, names, out, offset, pagesize, ctx)
+
+
+def query_rows(ctx: Ctx, el: etree._Element) -> tuple[ObjectDef, list[str], list[dict[str, str]]]:
+    """Every row of a ``query`` function (select/filter/orderby; paging ignored), as stored
+    text by selected name (``SUM.TRX_AMOUNT`` for aggregates). Shared by the XML ``query`` and
+    the REST query service, which pages the same evaluated rows without building XML.
+
+    Raises:
+        FunctionFailed: an unknown object, field or select element.
+    """
+    obj, names, out, _ = _query(ctx, el, paging=False)
+    return obj, names, out
+
+
+def _query(
+    ctx: Ctx, el: etree._Element, *, paging: bool
+) -> tuple[ObjectDef, list[str], list[dict[str, str]], tuple[int, int]]:
     obj = _object(el)
     select = el.find("select")
     items: list[tuple[str, str]] = []
@@ -258,9 +277,12 @@ def query(ctx: Ctx, el: etree._Element) -> FnResult:
         if name not in known:
             raise FunctionFailed(Err(QUERY_FAILED, f"Invalid field {name!r} for {obj.name}"))
     fold = (el.findtext("options/caseinsensitive") or "").strip().lower() == "true"
-    pagesize = _int(el, "pagesize", 100, 1, 2000, QUERY_FAILED)
-    offset = _int(el, "offset", 0, 0, 2**31, QUERY_FAILED)
-    _format(el, "options/returnformat")
+    paged = (0, 0)
+    if paging:  # checked where the XML function always checked them, before evaluating
+        pagesize = _int(el, "pagesize", 100, 1, 2000, QUERY_FAILED)
+        offset = _int(el, "offset", 0, 0, 2**31, QUERY_FAILED)
+        _format(el, "options/returnformat")
+        paged = (offset, pagesize)
     # Offset paging asks the same query once per page; evaluate it once per data generation.
     signature = b"".join(
         etree.tostring(child) for child in el if child.tag not in ("offset", "pagesize")
@@ -274,7 +296,7 @@ def query(ctx: Ctx, el: etree._Element) -> FnResult:
         if len(ctx.store.query_cache) >= 8:
             ctx.store.query_cache.clear()
         ctx.store.query_cache[cache_key] = (names, out)
-    return _page(obj, names, out, offset, pagesize, ctx)
+    return obj, names, out, paged
 
 
 def _evaluate_query(

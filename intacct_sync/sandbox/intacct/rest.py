@@ -36,6 +36,8 @@ from intacct_sync.sandbox.intacct.rest_wire import (
     _CACHED,
     _TXN_HEADER,
     API_PATH,
+    CONCURRENCY_TEXT,
+    THROTTLED_TEXT,
     _envelope,
     _Fail,
     _json,
@@ -54,7 +56,10 @@ class IntacctRestApi(ObjectService):
         page_origin: the first record number of the query service (1 per the spec; 0 is the
             other plausible reading, §10.2).
         max_page_size: largest ``size`` served; larger requests are clamped (§10.1).
-        throttle_retry_after: ``Retry-After`` of throttled answers.
+        send_total_count: ``ia::meta.totalCount`` on query pages (§3.1, §4 show it); off, to
+            test a client that must then follow ``next`` page by page.
+        throttle_retry_after: ``Retry-After`` of throttled and concurrency-refused answers;
+            None sends none (whether Intacct sends one is unverified, §6.3).
         idempotency_ttl: seconds a key's first answer is replayed (48 h, §7.4).
         requests: requests served, by ``METHOD path-kind``.
     """
@@ -67,7 +72,8 @@ class IntacctRestApi(ObjectService):
         self.oauth = OAuthServer({NONPROFIT: NONPROFIT, ITSERVICES: ITSERVICES}, gw.USER_ID)
         self.page_origin = 1
         self.max_page_size = 4000
-        self.throttle_retry_after = "0"
+        self.send_total_count = True
+        self.throttle_retry_after: str | None = "0"
         self.idempotency_ttl = 48 * 3600.0
         self.requests: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -110,21 +116,15 @@ class IntacctRestApi(ObjectService):
                 content_type="text/html",
             )
         if self.faults.draw(self.faults.throttle_rate):
-            error = {"code": "GW-0010", "message": "Rate limit exceeded", "errorId": "GW-0010"}
-            return Reply(
-                status=429,
-                body=json.dumps({"ia::result": {"ia::error": error}}).encode(),
-                headers={"Retry-After": self.throttle_retry_after},
-            )
+            error = {"code": "GW-0010", "message": THROTTLED_TEXT, "errorId": "GW-0010"}
+            return _envelope(429, error, self._retry_after())
         entity = exchange.header("X-IA-API-Param-Entity") or grant.entity
         auth = _Auth(company=grant.company, user=grant.user, location=entity, session=None)
         if not self.gateway._acquire(auth.company):
-            error = {
-                "code": "tooManyRequests",
-                "message": "There are too many operations running for this company",
-                "errorId": "GW-0011",
-            }
-            return _json(429, {"ia::result": {"ia::error": error}}, {"Retry-After": "1"})
+            # §8: the per-company concurrency limit applies to REST calls; its REST answer is
+            # not on record: 429 in the §6.2 envelope with the XML wording (synthetic).
+            error = {"code": "tooManyRequests", "message": CONCURRENCY_TEXT, "errorId": "GW-0010"}
+            return _envelope(429, error, self._retry_after())
         body: Any
         try:
             body = json.loads(exchange.body) if exchange.body else None
@@ -149,6 +149,11 @@ class IntacctRestApi(ObjectService):
         ):
             return Reply(drop=True)
         return reply
+
+    def _retry_after(self) -> dict[str, str]:
+        # Retry-After is read by peers (§6.3, unverified that Intacct sends it): None omits it.
+        wait = self.throttle_retry_after
+        return {} if wait is None else {"Retry-After": wait}
 
     def _idempotent(
         self, auth: _Auth, key: str, exchange: Exchange, path: str, query: str, body: Any

@@ -164,6 +164,9 @@ class ObjectService(QueryService):
                 raise _Fail(400, "invalidRequest", "Payload contains errors", "REST-1064", [detail])
             if field.read_only or path == "key":
                 continue
+            if "." not in field.xml:  # most fields; the name map is one to one per object
+                etree.SubElement(rec, field.xml).text = _to_xml_literal(field, value, write=True)
+                continue
             target = rec
             for part in field.xml.split("."):
                 found = target.find(part)

@@ -5,7 +5,7 @@ the same store, its rows are renamed and re-typed into REST's words.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +13,9 @@ from lxml import etree
 
 from intacct_sync.intacct.rest._names import RestField, split_aggregate
 from intacct_sync.sandbox._http import Reply
-from intacct_sync.sandbox.intacct.context import Ctx, FnResult
+from intacct_sync.sandbox.intacct.context import Ctx, FunctionFailed
 from intacct_sync.sandbox.intacct.gateway import IntacctGateway, _Auth
-from intacct_sync.sandbox.intacct.reads import READ_FUNCTIONS
+from intacct_sync.sandbox.intacct.reads import query_rows
 from intacct_sync.sandbox.intacct.rest_wire import (
     _LIKE,
     _OPS,
@@ -30,7 +30,7 @@ from intacct_sync.sandbox.intacct.rest_wire import (
 )
 from intacct_sync.sandbox.intacct.schema import OBJECTS
 from intacct_sync.sandbox.intacct.store import row_dict
-from intacct_sync.sandbox.intacct.xml import text_el
+from intacct_sync.sandbox.intacct.xml import Err, text_el
 
 __all__ = ["QueryService"]
 
@@ -41,6 +41,7 @@ class QueryService:
     gateway: IntacctGateway
     page_origin: int
     max_page_size: int
+    send_total_count: bool
 
     def _ctx(self, auth: _Auth) -> Ctx:
         return Ctx(
@@ -94,64 +95,37 @@ class QueryService:
         start = int(body.get("start", self.page_origin))
         size = min(max(int(body.get("size", 100)), 1), self.max_page_size)
         offset = max(start - self.page_origin, 0)
-        rows: list[dict[str, Any]] = []
-        total = 0
-        # Each column's conversion decided once per request, not once per value.
-        plan = [
-            (req, col, *self._converter(fmap, req))
-            for req, col in zip(requested, columns, strict=True)
-        ]
         with self.gateway.store.lock:
             ctx = self._ctx(auth)
-            while True:
-                chunk = min(size - len(rows), 2000)
-                for tag, value in (("pagesize", chunk), ("offset", offset + len(rows))):
-                    old = el.find(tag)
-                    if old is not None:
-                        el.remove(old)
-                    text_el(el, tag, str(value))
-                result = self._run_read(ctx, el)
-                assert result.data is not None
-                total = int(result.data.get("totalcount", "0"))
-                records = [r for r in result.data if isinstance(r.tag, str)]
-                for rec in records:
-                    row: dict[str, Any] = {}
-                    texts = {child.tag: child.text for child in rec}
-                    for req, col, func, field, datatype in plan:
-                        text = texts.get(col) or ""
-                        if text == "":
-                            row[req] = None
-                        elif func == "count":
-                            row[req] = int(text)
-                        elif func in ("sum", "avg"):
-                            row[req] = text
-                        else:
-                            row[req] = _to_rest(field, datatype, text)
-                    rows.append(row)
-                if len(rows) >= size or not records or offset + len(rows) >= total:
-                    break
+            try:
+                # The rows the XML ``query`` function pages, evaluated once per data generation
+                # and shared with it (reads.query_rows), read here without building any XML.
+                _, _, out = query_rows(ctx, el)
+            except FunctionFailed as failed:
+                raise _query_failed(failed.errors) from failed
+        total = len(out)
+        page = out[offset : offset + size]
+        # Column by column, each column's conversion decided once (and each distinct stored
+        # text converted once): a page is thousands of rows of few distinct dates and words.
+        converted = [
+            _column([rec.get(col) or "" for rec in page], *self._converter(fmap, req))
+            for req, col in zip(requested, columns, strict=True)
+        ]
+        rows = [
+            dict(zip(requested, values, strict=True)) for values in zip(*converted, strict=True)
+        ]
         nxt = start + len(rows) if offset + len(rows) < total else None
         prev = max(start - size, self.page_origin) if offset > 0 else None
-        meta = {
+        meta: dict[str, Any] = {
             "totalCount": total,
             "start": start,
             "pageSize": size,
             "next": nxt,
             "previous": prev,
         }
+        if not self.send_total_count:
+            del meta["totalCount"]
         return _json(200, {"ia::result": rows, "ia::meta": meta})
-
-    def _run_read(self, ctx: Ctx, el: etree._Element) -> FnResult:
-        result = READ_FUNCTIONS[str(el.tag)](ctx, el)
-        if result.status != "success":
-            raise _Fail(
-                400,
-                "invalidRequest",
-                "Query failed",
-                "REST-1064",
-                _xml_errors(result.errors)["details"],
-            )
-        return result
 
     def _field(self, fmap: Mapping[str, RestField], name: str) -> RestField:
         field = fmap.get(name)
@@ -297,3 +271,31 @@ class QueryService:
             "type": "rootObject",
         }
         return _json(200, {"ia::result": result, "ia::meta": {"totalCount": 1}})
+
+
+def _query_failed(errors: Sequence[Err]) -> _Fail:
+    return _Fail(
+        400, "invalidRequest", "Query failed", "REST-1064", _xml_errors(list(errors))["details"]
+    )
+
+
+def _column(texts: list[str], func: str, field: RestField, datatype: str) -> list[Any]:
+    """One column of stored texts in REST's JSON values (empty = null)."""
+    if func == "count":
+        return [int(t) if t else None for t in texts]
+    if func in ("sum", "avg"):
+        return [t or None for t in texts]
+    is_key = field.rest == "key" or field.rest.endswith(".key")
+    if not field.values and (datatype in ("TEXT", "DECIMAL") or (datatype == "INTEGER" and is_key)):
+        return [t or None for t in texts]  # the stored text is the JSON string
+    seen: dict[str, Any] = {}
+    out: list[Any] = []
+    for t in texts:
+        if not t:
+            out.append(None)
+            continue
+        value = seen.get(t, seen)
+        if value is seen:
+            value = seen[t] = _to_rest(field, datatype, t)
+        out.append(value)
+    return out

@@ -24,6 +24,12 @@ API_PATH = "/ia/api/v1"
 #: the sandbox's UDD member inside line ``dimensions`` (§3.4: real name unverified)
 _UDD_LINE = RestField(xml="GLDIMFUND", rest="dimensions.nsp::fund.key")
 _TXN_HEADER = "X-IA-API-Param-Transaction"
+#: §6.1, §6.3: throttling answers HTTP 429; the body's ``GW-0010`` is a peer's claim
+#: (unverified) and this message is synthetic (docs/sandbox-coverage.md, REST texts).
+THROTTLED_TEXT = "Too many requests: the API rate limit was exceeded"
+#: intacct-api.md §13.7: the company concurrency refusal as the XML gateway words it; REST's
+#: status, code and wording for it are not on record (§8), so this answer is synthetic.
+CONCURRENCY_TEXT = "There are too many operations running for this company (200024)"
 _CACHED = "x-ia-idempotency-cached-date"
 
 
@@ -95,13 +101,15 @@ class _Fail(Exception):
         }
 
 
-def _envelope(status: int, error: Mapping[str, Any]) -> Reply:
+def _envelope(
+    status: int, error: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Reply:
     # §6.2: the documented shape nests ia::error under ia::result.
     body = {
         "ia::result": {"ia::error": error},
         "ia::meta": {"totalCount": 1, "totalSuccess": 0, "totalError": 1},
     }
-    return _json(status, body)
+    return _json(status, body, headers)
 
 
 def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Reply:

@@ -93,6 +93,13 @@ class Store:
                     f"CREATE INDEX IF NOT EXISTS {_q('ix_' + obj.name + '_parent')}"
                     f" ON {_table(obj)} (company, {_q(parent)})"
                 )
+            if obj.name == "GLBATCH":
+                # Every posted entry asks for its journal's largest BATCHNO (max_int); without
+                # this index that is a scan of the company's entries per entry posted.
+                cur.execute(
+                    f"CREATE INDEX IF NOT EXISTS {_q('ix_GLBATCH_batchno')} ON {_table(obj)}"
+                    f" (company, {_q('JOURNAL')}, CAST({_q('BATCHNO')} AS INTEGER))"
+                )
             select_cols = ", ".join(
                 "CAST(RECORDNO AS TEXT)" if c == obj.key_column else _q(c) for c in obj.columns
             )
