@@ -25,6 +25,7 @@ def _serve(
     sf_rows: int,
     latency: float,
     setup: Callable[[Any, Any], None] | None,
+    answer_time: float = 0.0,
 ) -> None:
     from intacct_sync.sandbox._http import LoopbackServer
     from intacct_sync.sandbox.intacct.gateway import ENDPOINT_PATH, IntacctGateway
@@ -32,6 +33,7 @@ def _serve(
     servers = []
     gateway = IntacctGateway()
     gateway.faults.latency = latency
+    gateway.faults.answer_time = answer_time
     if gl_rows:
         gateway.seed_gl_entries("DEMO-NONPROFIT", gl_rows)
     api = None
@@ -64,15 +66,20 @@ def sandbox_process(
     sf_rows: int = -1,
     latency: float = 0.0,
     setup: Callable[[Any, Any], None] | None = None,
+    answer_time: float = 0.0,
 ) -> Iterator[tuple[str, str]]:
     """Start seeded emulators in a child process; yield (intacct_url, salesforce_url).
 
     ``sf_rows=-1`` starts no Salesforce emulator (its URL is then ""). ``setup`` (a module-level
     function, so it can cross into the child) gets ``(gateway, salesforce_api)`` to seed more.
+    ``latency`` is added to every Intacct answer; ``answer_time`` is the least time one takes,
+    the emulator's own work included (see :class:`intacct_sync.sandbox._http.Faults`).
     """
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, gl_rows, sf_rows, latency, setup), daemon=True)
+    proc = ctx.Process(
+        target=_serve, args=(child, gl_rows, sf_rows, latency, setup, answer_time), daemon=True
+    )
     proc.start()
     try:
         if not parent.poll(600):

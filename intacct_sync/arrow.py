@@ -117,8 +117,16 @@ def _pyarrow() -> Any:
 def arrow_type(kind: frames.Kind, *, scale: int = DEFAULT_SCALE) -> pa.DataType:
     """The Arrow type of a column of ``kind`` (``scale`` for decimals).
 
+    Args:
+        kind: the column kind (``"decimal"``, ``"date"``...).
+        scale: decimal places, for a ``decimal`` column.
+
+    Returns:
+        The Arrow type: ``decimal128(38, scale)`` for money, ``date32`` for dates, UTC
+        ``timestamp("us")`` for timestamps, and so on.
+
     Raises:
-        InputError: the scale is outside 0..38.
+        InputError: the scale is outside 0..38, or ``kind`` is not a column kind.
     """
     pa = _pyarrow()
     if kind == "decimal":
@@ -147,6 +155,13 @@ def kinds_of(
 
     A recorded kind (``frame.attrs["kinds"]``) is used only while the column still has that
     kind's dtype: a column replaced since the read (``astype(float)``) is taken by its dtype.
+
+    Args:
+        frame: a DataFrame, typed by a read or built by hand.
+        kinds: column -> kind, overriding what the frame records.
+
+    Returns:
+        Column name -> kind, for every column of the frame in its order.
 
     Raises:
         InputError: a column has a dtype no kind maps to (and no kind was given for it).
@@ -205,6 +220,17 @@ def arrow_schema(
     """The schema :func:`to_arrow` gives a frame of these column kinds (in this order).
 
     Each field carries its kind in its metadata (:data:`KIND_METADATA`).
+
+    Args:
+        kinds: column -> kind, in column order.
+        scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+
+    Returns:
+        The Arrow schema, every field nullable.
+
+    Raises:
+        InputError: a kind that is not one of :data:`~intacct_sync.frames.KINDS`, or a scale
+            outside 0..38.
     """
     pa = _pyarrow()
     scales = scales or {}
@@ -368,6 +394,14 @@ def to_arrow_backed(
     Money stays exact (``decimal128[38, 10]`` values read back as ``Decimal``) at 16 bytes a
     value instead of a Python object each; the index and ``attrs`` are kept.
 
+    Args:
+        frame: a typed frame (a read's result, or one built by hand).
+        kinds: column -> kind, for columns whose kind the frame does not record.
+        scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+
+    Returns:
+        A new DataFrame with the same index and ``attrs`` (kinds recorded).
+
     Raises:
         InputError: as :func:`to_arrow`.
     """
@@ -385,6 +419,13 @@ def with_backend(frame: pd.DataFrame, dtype_backend: DtypeBackend | None) -> pd.
     ``None`` and ``"numpy_nullable"`` keep the frames layer's dtypes (``string``, ``Int64``,
     ``boolean``, exact ``Decimal`` objects: already pandas' nullable dtypes, not numpy's own);
     ``"pyarrow"`` gives ``pd.ArrowDtype`` columns of the :func:`to_arrow` schema.
+
+    Args:
+        frame: a read's typed frame.
+        dtype_backend: ``"pyarrow"``, ``"numpy_nullable"`` or None.
+
+    Returns:
+        ``frame`` itself, or a converted copy for ``"pyarrow"``.
 
     Raises:
         InputError: another backend name, or as :func:`to_arrow`.
@@ -405,7 +446,19 @@ def _arrow_backend(dtype_backend: DtypeBackend | None) -> bool:
 def pages_with_backend(
     pages: Iterable[pd.DataFrame], dtype_backend: DtypeBackend | None
 ) -> Iterator[pd.DataFrame]:
-    """Each page through :func:`with_backend`, as it comes (memory: one page of objects)."""
+    """Each page through :func:`with_backend`, as it comes (memory: one page of objects).
+
+    Args:
+        pages: the pages of a read.
+        dtype_backend: ``"pyarrow"``, ``"numpy_nullable"`` or None.
+
+    Yields:
+        Each page, converted to ``pd.ArrowDtype`` columns when ``"pyarrow"`` is asked.
+
+    Raises:
+        InputError: another backend name (refused before the first page is read), or as
+            :func:`to_arrow`.
+    """
     arrow = _arrow_backend(dtype_backend)  # a wrong name is refused before the first request
     for page in pages:
         yield to_arrow_backed(page) if arrow else page
@@ -437,7 +490,19 @@ class IsyncAccessor:
         kinds: Mapping[str, frames.Kind] | None = None,
         scales: Mapping[str, int] | None = None,
     ) -> pa.Schema:
-        """The Arrow schema :meth:`to_arrow` gives (:func:`arrow_schema`)."""
+        """The Arrow schema :meth:`to_arrow` gives (:func:`arrow_schema`).
+
+        Args:
+            kinds: column -> kind, for columns whose kind the frame does not record.
+            scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+
+        Returns:
+            The schema, one field per column, each carrying its kind in its metadata.
+
+        Raises:
+            InputError: a column has no kind to map (give it in ``kinds``), or a scale is
+                outside 0..38.
+        """
         return arrow_schema(kinds_of(self._frame, kinds), scales=scales)
 
     def to_arrow(
@@ -446,7 +511,18 @@ class IsyncAccessor:
         kinds: Mapping[str, frames.Kind] | None = None,
         scales: Mapping[str, int] | None = None,
     ) -> pa.Table:
-        """The frame as an Arrow table (:func:`to_arrow`)."""
+        """The frame as an Arrow table (:func:`to_arrow`).
+
+        Args:
+            kinds: column -> kind, for columns whose kind the frame does not record.
+            scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+
+        Returns:
+            An Arrow table with money as exact ``decimal128`` values.
+
+        Raises:
+            InputError: as :func:`to_arrow`.
+        """
         return to_arrow(self._frame, kinds=kinds, scales=scales)
 
     def to_parquet(
@@ -457,7 +533,19 @@ class IsyncAccessor:
         scales: Mapping[str, int] | None = None,
         compression: str = "zstd",
     ) -> None:
-        """Write the frame to a Parquet file (:func:`to_parquet`)."""
+        """Write the frame to a Parquet file (:func:`to_parquet`).
+
+        ``df.isync.to_parquet("gl.parquet")`` keeps money exact and records each column's kind.
+
+        Args:
+            path: the file to write.
+            kinds: column -> kind, for columns whose kind the frame does not record.
+            scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+            compression: the Parquet codec.
+
+        Raises:
+            InputError: as :func:`to_arrow`.
+        """
         to_parquet(self._frame, path, kinds=kinds, scales=scales, compression=compression)
 
     def to_arrow_backed(
@@ -466,5 +554,16 @@ class IsyncAccessor:
         kinds: Mapping[str, frames.Kind] | None = None,
         scales: Mapping[str, int] | None = None,
     ) -> pd.DataFrame:
-        """The frame with ``pd.ArrowDtype`` columns (:func:`to_arrow_backed`)."""
+        """The frame with ``pd.ArrowDtype`` columns (:func:`to_arrow_backed`).
+
+        Args:
+            kinds: column -> kind, for columns whose kind the frame does not record.
+            scales: column -> decimal places of a money column (default ``DEFAULT_SCALE``).
+
+        Returns:
+            A new DataFrame with the same index and ``attrs``, money still exact.
+
+        Raises:
+            InputError: as :func:`to_arrow`.
+        """
         return to_arrow_backed(self._frame, kinds=kinds, scales=scales)

@@ -248,6 +248,16 @@ def resolve_protocol(
     """The protocol to speak: the argument, else ``INTACCT_PROTOCOL``, else the profile's
     ``protocol`` key, else ``xml``.
 
+    Args:
+        protocol: ``"xml"`` or ``"rest"`` (any case); None to look it up.
+        environ: the variables to read (default: ``os.environ``).
+        profile_file: the profile file (default: ``INTACCT_PROFILE_FILE``, else
+            :data:`DEFAULT_PROFILE_FILE`).
+        profile: the profile section to read.
+
+    Returns:
+        ``"xml"`` or ``"rest"``.
+
     Raises:
         ConfigError: the value is neither ``xml`` nor ``rest`` (the message names where it
             was found).
@@ -333,6 +343,18 @@ class IntacctRestCredentials:
         ``INTACCT_USER_ID``, ``INTACCT_ENTITY_ID``, ``INTACCT_OAUTH_GRANT``,
         ``INTACCT_TOKEN_CACHE``, ``INTACCT_REST_URL``, ``INTACCT_ENTITY_IN_TOKEN``; profile keys
         are the attribute names. A profile value ``keyring:`` reads the secret from the keyring.
+
+        Args:
+            environ: the variables to read (default: ``os.environ``).
+            profile_file: the profile file (default: ``INTACCT_PROFILE_FILE``, else
+                :data:`DEFAULT_PROFILE_FILE`).
+            profile: the profile section to read (default: ``INTACCT_PROFILE``, else
+                ``default``).
+            **explicit: settings given as arguments, by attribute name (``client_id=``...);
+                they win over the variables and the profile.
+
+        Returns:
+            The REST credentials, checked (settings missing everywhere are None).
 
         Raises:
             ConfigError: an unknown setting, or a value missing or invalid (see the class).

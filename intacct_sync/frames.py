@@ -18,9 +18,9 @@ kind           dtype                          wire values accepted
 An empty result has the same columns and dtypes as a full one. A value that cannot be read as
 its kind raises :class:`~intacct_sync.errors.InputError` naming the row, column and value.
 
-The module is a little over 600 lines because the fast paths for wire text (``_wire_*``) sit
-beside the general readers they must equal cell for cell; splitting them apart would invite
-the two to drift.
+The module is over 600 lines because the fast paths for wire text (``_wire_*``) sit beside
+the general readers they must equal cell for cell (splitting them apart would invite the two to
+drift), and its public functions carry full docstrings for the API reference.
 """
 
 from __future__ import annotations
@@ -94,6 +94,17 @@ def parse_decimal(value: object, *, column: str = "", row: object = None) -> Dec
     """Read a money or quantity value exactly; ``None`` for a missing one.
 
     Floats are read through their shortest ``repr`` so ``23.1`` stays ``Decimal("23.1")``.
+
+    >>> parse_decimal("1250.75"), parse_decimal(23.1), parse_decimal(None)
+    (Decimal('1250.75'), Decimal('23.1'), None)
+
+    Args:
+        value: a number, a plain decimal string, or a missing value.
+        column: the column name, for the error.
+        row: the row, for the error.
+
+    Returns:
+        The exact value, or None when ``value`` is missing (None, NaN, ``pd.NA``).
 
     Raises:
         InputError: the value is not a plain number (thousands separators, currency signs,
@@ -420,7 +431,14 @@ def _timestamps(name: str, values: Sequence[Any]) -> Any:
 
 
 def empty_frame(kinds: Mapping[str, Kind]) -> pd.DataFrame:
-    """A zero-row frame with the columns and dtypes of ``kinds`` (recorded in ``attrs``)."""
+    """A zero-row frame with the columns and dtypes of ``kinds`` (recorded in ``attrs``).
+
+    Args:
+        kinds: column name -> kind, in column order.
+
+    Returns:
+        An empty DataFrame shaped as a read of those columns would be.
+    """
     frame = pd.DataFrame({name: pd.Series([], dtype=DTYPES[kind]) for name, kind in kinds.items()})
     frame.attrs["kinds"] = dict(kinds)
     return frame
@@ -446,6 +464,10 @@ def build_frame(
     The kinds are recorded in ``frame.attrs["kinds"]`` (column -> kind): a date column cannot
     be told from a datetime one by its dtype, and :func:`intacct_sync.arrow.to_arrow` gives each
     kind a fixed Arrow type.
+
+    Returns:
+        A DataFrame with one typed column per name (money as exact ``Decimal`` objects, dates
+        as ``datetime64``), the kinds in ``attrs["kinds"]``.
 
     Raises:
         InputError: a value does not read as its column's kind.
@@ -474,7 +496,24 @@ def frame_from_records(
     order: Sequence[str] | None = None,
     default_kind: Kind = "text",
 ) -> pd.DataFrame:
-    """Like :func:`build_frame`, from row-wise records (missing keys are missing values)."""
+    """Like :func:`build_frame`, from row-wise records (missing keys are missing values).
+
+    >>> frame_from_records([{"ACCOUNTNO": "4000", "AMOUNT": "125.50"}],
+    ...                    {"ACCOUNTNO": "text", "AMOUNT": "decimal"})["AMOUNT"].tolist()
+    [Decimal('125.50')]
+
+    Args:
+        records: one mapping per row; keys not in ``kinds`` become extra columns.
+        kinds: column name -> kind; columns absent here get ``default_kind``.
+        order: column order (see :func:`build_frame`).
+        default_kind: kind of columns not in ``kinds``.
+
+    Returns:
+        A typed DataFrame, one row per record, the kinds in ``attrs["kinds"]``.
+
+    Raises:
+        InputError: a value does not read as its column's kind.
+    """
     rows = list(records)
     names = list(order) if order is not None else list(kinds)
     for row in rows:
@@ -489,6 +528,12 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as dicts with missing values as ``None`` and timestamps as datetimes.
 
     Keeps ``Decimal`` values as they are, so money taken from a frame stays exact.
+
+    Args:
+        frame: any DataFrame.
+
+    Returns:
+        One dict per row, column name -> plain Python value.
     """
     records: list[dict[str, Any]] = []
     columns = [str(c) for c in frame.columns]
@@ -564,6 +609,16 @@ def children(frame: pd.DataFrame, relationship: str) -> pd.DataFrame:
     matched by the parents' id, not by position, and come in the parents' current order
     (children of one parent keep theirs).
 
+    >>> lines = children(orders, "OpportunityLineItems")  # doctest: +SKIP
+
+    Args:
+        frame: a read's result (or a frame derived from it) that carries child frames.
+        relationship: the child relationship's name, as the query wrote it.
+
+    Returns:
+        The child rows of the parents still in ``frame``, each naming its parent in the
+        :data:`PARENT_ID` column.
+
     Raises:
         KeyError: the frame carries no children (not a read's result, or ``attrs`` were
             dropped, e.g. by building a new DataFrame from it), none named ``relationship``,
@@ -595,6 +650,12 @@ def concat_pages(pages: Sequence[pd.DataFrame]) -> pd.DataFrame:
     Pages share their kinds (recorded by :func:`build_frame`), kept from the first page; each
     relationship's child frames are concatenated in page order (children name their parent by
     id, so nothing needs renumbering). Empty pages add nothing unless every page is empty.
+
+    Args:
+        pages: the pages of one read, in order (at least one).
+
+    Returns:
+        One DataFrame with a fresh index; the single page itself when there is only one.
     """
     if len(pages) == 1:
         return pages[0]

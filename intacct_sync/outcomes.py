@@ -75,6 +75,17 @@ def outcome_frame(
     """The outcome frame of ``rows``: the contract's columns first, then ``extras``.
 
     ``done`` is derived from ``status`` when a row does not give it.
+
+    Args:
+        rows: one mapping per record written, in input order, keyed by column name.
+        extras: further columns and their kinds, after the contract's.
+
+    Returns:
+        A typed DataFrame with :data:`OUTCOME_COLUMNS` first (``row, key, id, status, done,
+        errors, error_codes``), one row per input row.
+
+    Raises:
+        InputError: a value does not read as its column's kind.
     """
     kinds = {**OUTCOME_COLUMNS, **(extras or {})}
     records = []

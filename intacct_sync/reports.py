@@ -13,6 +13,10 @@ each: text tables go through :func:`terminal_safe` (control characters, newlines
 bidirectional overrides and the table's own ``|`` are escaped, so a value can neither forge a
 row nor drive the terminal), CSV through :func:`csv_safe` / :func:`write_csv` (OWASP's CSV
 injection rule), HTML through ``html.escape``. JSON output is left exact.
+
+The module is over 600 lines because these helpers are the public formatting API every report,
+the CLI and users' own scripts call, so each carries a full docstring with an example; split
+apart, the one formatter every view shares would become several.
 """
 
 from __future__ import annotations
@@ -87,6 +91,12 @@ def terminal_safe(text: str) -> str:
 
     >>> terminal_safe("ok\\n| forged | row |\\x1b[2J")
     'ok\\\\n\\\\| forged \\\\| row \\\\|\\\\x1b[2J'
+
+    Args:
+        text: text from a record, an error or a user.
+
+    Returns:
+        The text with control characters, escapes and table pipes made visible and inert.
     """
     return _UNSAFE_ON_TERMINAL.sub(_escape_char, text)
 
@@ -98,6 +108,12 @@ def csv_safe(value: Any) -> Any:
 
     >>> csv_safe("=1+2"), csv_safe("-5"), csv_safe(-5)
     ("'=1+2", "'-5", -5)
+
+    Args:
+        value: one cell.
+
+    Returns:
+        The cell, prefixed with ``'`` when a spreadsheet would read it as a formula.
     """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -105,7 +121,14 @@ def csv_safe(value: Any) -> Any:
 
 
 def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with :func:`csv_safe` applied to every text cell and column name."""
+    """A copy of ``frame`` with :func:`csv_safe` applied to every text cell and column name.
+
+    Args:
+        frame: the frame to export.
+
+    Returns:
+        A new DataFrame; ``frame`` is left as it was.
+    """
     safe = frame.copy()
     for position in range(safe.shape[1]):
         column = safe.iloc[:, position]
@@ -121,6 +144,10 @@ def write_csv(frame: pd.DataFrame, out: TextIO) -> None:
     Lines end in CRLF, as RFC 4180 has it: the writer quotes a value holding any character of
     the line terminator, so a bare carriage return inside a value (a row break to Excel) is
     quoted too.
+
+    Args:
+        frame: the frame to export.
+        out: a text file opened with ``newline=""`` (or ``sys.stdout``).
     """
     csv_safe_frame(frame).to_csv(out, index=False, lineterminator="\r\n")
 
@@ -141,6 +168,14 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
     >>> plural(1, "action"), plural(3, "document"), plural(1200, "entry")
     ('1 action', '3 documents', '1,200 entries')
+
+    Args:
+        count: how many.
+        singular: the word for one.
+        plural_form: the word for several, when English does not add ``s`` or ``ies``.
+
+    Returns:
+        ``"<count> <word>"``.
     """
     if count == 1:
         return f"1 {singular}"
@@ -154,6 +189,16 @@ def counts_text(counts: Mapping[str, int], *, empty: str = "nothing") -> str:
     """``{'Account': 33, 'Intacct_Invoice__c': 52}`` as ``33 Account, 52 Intacct_Invoice__c``.
 
     Zero counts are left out; ``empty`` is said when nothing is left.
+
+    >>> counts_text({"Account": 33, "Contact": 0, "Intacct_Invoice__c": 1200})
+    '33 Account, 1,200 Intacct_Invoice__c'
+
+    Args:
+        counts: name -> count, in the order to say them.
+        empty: what to say when every count is zero.
+
+    Returns:
+        The counts as one phrase, with thousands separators.
     """
     parts = [f"{n:,} {name}" for name, n in counts.items() if n]
     return ", ".join(parts) or empty
@@ -176,7 +221,15 @@ class Scope:
 
     @classmethod
     def of(cls, ia: Any) -> Scope:
-        """The scope of an Intacct client (either protocol): its company and entity."""
+        """The scope of an Intacct client (either protocol): its company and entity.
+
+        Args:
+            ia: an :class:`~intacct_sync.IntacctClient` (or anything with ``company_id`` and
+                ``entity_id``).
+
+        Returns:
+            The scope; an empty one when the client names no company.
+        """
         # Duck-typed: this module sits below the adapters and cannot import the client.
         return cls(
             str(getattr(ia, "company_id", "") or ""), str(getattr(ia, "entity_id", "") or "")
@@ -193,11 +246,25 @@ class Scope:
         )
 
     def to_dict(self) -> dict[str, str | None]:
-        """``{"company": ..., "entity": ...}``; ``None`` for an unknown company or the top level."""
+        """``{"company": ..., "entity": ...}``; ``None`` for an unknown company or the top level.
+
+        Returns:
+            The scope as a JSON report carries it.
+        """
         return {"company": self.company or None, "entity": self.entity or None}
 
     def after(self, text: str) -> str:
-        """``text`` followed by ``; <scope>`` (``text`` alone when the scope is unknown)."""
+        """``text`` followed by ``; <scope>`` (``text`` alone when the scope is unknown).
+
+        >>> Scope("ACME").after("3 entries posted")
+        '3 entries posted; company ACME, top level'
+
+        Args:
+            text: a summary line.
+
+        Returns:
+            The line with the company and entity named at its end.
+        """
         return f"{text}; {self}" if self.company else text
 
 
@@ -208,6 +275,12 @@ def value_text(value: Any) -> str:
 
     >>> value_text(None), value_text(Decimal("44510.0")), value_text("Acme"), value_text(True)
     ('(empty)', '44,510.00', '"Acme"', 'yes')
+
+    Args:
+        value: any value from a record.
+
+    Returns:
+        The value in words, ready for a sentence.
     """
     if value is None or _is_missing(value):
         return "(empty)"
@@ -231,6 +304,13 @@ def when(value: dt.datetime | dt.date | pd.Timestamp | str | None, *, never: str
 
     >>> when(dt.datetime(2026, 12, 1, 10, 11, 5, tzinfo=dt.UTC)), when(None)
     ('2026-12-01 10:11:05 UTC', 'never')
+
+    Args:
+        value: a time, a date, an ISO 8601 string or None.
+        never: what to say for None.
+
+    Returns:
+        The time as text; a string that is not ISO 8601 comes back as it is.
     """
     if value is None or _is_missing(value):
         return never
@@ -265,7 +345,14 @@ _CODE_NAME = re.compile(r"(id|no|number|line|row|year|type|code|key)$|^(id|no|ro
 
 
 def is_internal(column: str) -> bool:
-    """Whether ``column`` is one of :data:`INTERNAL_COLUMNS` (or ends in ``_hash``)."""
+    """Whether ``column`` is one of :data:`INTERNAL_COLUMNS` (or ends in ``_hash``).
+
+    Args:
+        column: a column name, any case.
+
+    Returns:
+        True for a column a report hides unless asked (``internal=True``).
+    """
     name = column.lower()
     return name in INTERNAL_COLUMNS or name.endswith("_hash")
 
@@ -372,6 +459,21 @@ def frame_text(
     (``*_pop``, ``*_yoy``, ``*ratio*``, ...) are percentages, dates are ``YYYY-MM-DD`` and times
     :func:`when`'s form, text longer than ``max_text`` is cut with ``…``; every cell goes
     through :func:`terminal_safe`. ``internal=False`` leaves out :data:`INTERNAL_COLUMNS`.
+
+    >>> print(frame_text(pd.DataFrame({"account": ["4000"], "amount": [Decimal("1250.5")]})))
+    | account   |   amount |
+    |-----------|----------|
+    | 4000      | 1,250.50 |
+
+    Args:
+        frame: the frame to show.
+        max_rows: rows shown; a note says how many were left out.
+        internal: show :data:`INTERNAL_COLUMNS` (hashes, control ids); False hides them
+            with a note.
+        max_text: characters of text shown in a cell before it is cut with ``…``.
+
+    Returns:
+        The table, then a line per note in parentheses.
     """
     shown = frame.head(max_rows)
     columns, hidden = _columns(shown, internal)
@@ -406,6 +508,16 @@ def frame_html(
     """A frame as an escaped HTML table, formatted as :func:`frame_text` formats it.
 
     A cut cell keeps its full value in its ``title`` (the tooltip); numbers are right-aligned.
+
+    Args:
+        frame: the frame to show.
+        max_rows: rows shown; a note says how many were left out.
+        internal: show :data:`INTERNAL_COLUMNS` (hashes, control ids); False hides them
+            with a note.
+        max_text: characters of text shown in a cell before it is cut with ``…``.
+
+    Returns:
+        The HTML (a ``<table>`` and its notes), every value escaped.
     """
     shown = frame.head(max_rows)
     columns, hidden = _columns(shown, internal)
@@ -471,6 +583,12 @@ def id_map_frame(entries: Iterable[Any]) -> pd.DataFrame:
 
     One row per entry with the entry's public attributes as columns (``object``,
     ``salesforce_id``, ``intacct_id``, ...), in the order the store returned them.
+
+    Args:
+        entries: what ``state.id_map(...)`` returns (attrs objects, mappings or plain objects).
+
+    Returns:
+        A DataFrame with one row per entry (no columns when there are none).
     """
     rows = []
     for entry in entries:
@@ -567,6 +685,14 @@ FIGURE_FORMATS = (".png", ".svg", ".pdf")
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` as PNG, SVG or PDF (chosen by the suffix); returns the path.
 
+    Args:
+        fig: a matplotlib figure (a report's ``plot()``).
+        path: the file to write; its suffix picks the format.
+        dpi: resolution of a PNG.
+
+    Returns:
+        The path written.
+
     Raises:
         InputError: the suffix is not one of :data:`FIGURE_FORMATS`.
     """
@@ -591,6 +717,15 @@ def figure(**kwargs: Any) -> Figure:
     Built without pyplot (a library must not touch pyplot's global state or open windows), so
     the figure carries its own ``_repr_png_``: a notebook shows the chart when it is a cell's
     value, a terminal shows ``<Figure ...>``. ``kwargs`` go to ``matplotlib.figure.Figure``.
+
+    Args:
+        **kwargs: ``matplotlib.figure.Figure`` arguments (``figsize=(10, 4)``...).
+
+    Returns:
+        An empty figure to draw on; ``fig.save("trends.png")`` writes it (:func:`save_figure`).
+
+    Raises:
+        ImportError: matplotlib is not installed (the ``notebook`` extra).
     """
     if not _FIGURE_CLASS:
         from matplotlib.figure import Figure  # imported here: plotting is optional

@@ -55,7 +55,18 @@ class MockTransport:
         self.requests: list[HttpRequest] = []
 
     def send(self, request: HttpRequest, *, timeout: Timeout) -> HttpResponse:
-        """Record ``request`` and return the handler's answer."""
+        """Record ``request`` and return the handler's answer.
+
+        Args:
+            request: the request the client sends.
+            timeout: the client's timeouts (not used).
+
+        Returns:
+            What the handler answers.
+
+        Raises:
+            TransportError: when the handler raises it, to simulate a network failure.
+        """
         self.requests.append(request)
         return self.handler(request)
 
@@ -69,7 +80,14 @@ _REQUEST_CONTROL_ID = re.compile(r"(<control>.*?<controlid>)[^<]*(</controlid>)"
 
 
 def normalise_body(body: bytes | str | None) -> str:
-    """A request body as cassettes compare it: scrubbed, without the per-request control id."""
+    """A request body as cassettes compare it: scrubbed, without the per-request control id.
+
+    Args:
+        body: a request body, or None.
+
+    Returns:
+        The body text with secrets scrubbed and the request's control id as ``*``.
+    """
     return _REQUEST_CONTROL_ID.sub(r"\1*\2", scrub_body(body))
 
 
@@ -462,7 +480,14 @@ class StateStoreContract:
     """
 
     def make_store(self, tenant: str) -> StateStore:
-        """A store for ``tenant`` over this test class's shared backing."""
+        """A store for ``tenant`` over this test class's shared backing.
+
+        Args:
+            tenant: a fresh tenant name for each check.
+
+        Returns:
+            An open store; every call shares one backing (file or database).
+        """
         raise NotImplementedError
 
     def test_watermarks(self) -> None:

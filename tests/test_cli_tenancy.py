@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from intacct_sync import IntacctClient, actions, kpi, o2c, sandbox
+from intacct_sync import IntacctClient, actions, kpi, o2c, posting, sandbox
 from intacct_sync.actions import journal_import
 from intacct_sync.cli.main import main
 from intacct_sync.errors import StateError
@@ -167,6 +167,13 @@ ENTRY_POINTS: dict[str, Callable[[sandbox.Sandbox, Any, Any, StateStore], Any]] 
     "plan_orders": lambda sb, ia, sf, state: o2c.plan_orders(sf, ia, state),
     "plan_invoices": lambda sb, ia, sf, state: o2c.plan_invoices(sf, ia, state),
     "reconcile": lambda sb, ia, sf, state: o2c.reconcile(sf, ia, state),
+    # The engine itself, for a caller that posts without a workflow.
+    "posting.post": lambda sb, ia, sf, state: posting.post(
+        ia,
+        state,
+        "journal_import",
+        [posting.Posting(key=e.key, record=e, reference=e.key) for e in _journal().plan.entries],
+    ),
 }
 
 

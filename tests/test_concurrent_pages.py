@@ -160,8 +160,9 @@ def test_an_error_on_page_three_raises_after_pages_one_and_two_and_leaves_no_thr
         int(n) for n in list(first["RECORDNO"]) + list(second["RECORDNO"])
     )
     assert len(first) == len(second) == PAGE
-    # Page 3 failed with page 4 (at most) in flight beside it; nothing later was asked for.
-    assert max(transport.offsets) <= 3 * PAGE
+    # Page 3 failed with at most twice the limit (2) asked for ahead of the consumer (pages 3-6);
+    # nothing later was asked for.
+    assert max(transport.offsets) <= 6 * PAGE
 
 
 def test_closing_the_generator_early_stops_fetching(gl: Sandbox) -> None:
@@ -177,9 +178,9 @@ def test_closing_the_generator_early_stops_fetching(gl: Sandbox) -> None:
         sent = len(transport.offsets)
         time.sleep(0.1)
         assert len(transport.offsets) == sent
-    # Two pages read, at most the limit (2) more asked for ahead of the consumer.
+    # Two pages read, at most twice the limit (2) more asked for ahead of the consumer.
     assert sorted(transport.offsets) == [n * PAGE for n in range(sent)]
-    assert sent <= 4
+    assert sent <= 6
 
 
 def test_a_page_cut_short_by_the_server_replans_the_offsets_without_losing_rows(

@@ -4,7 +4,8 @@ The first page gives the count of what remains, so the later offsets are known a
 to the company's allowed requests (the governor's limit: 2 by default, one API job and one
 offline job per company, reference §13.7) are fetched at once; each
 request still takes a governor slot, so reads and other clients of the company share
-the one limit. At most that many pages are held besides the one being yielded. An
+the one limit. At most twice that many pages are held (answered or asked for) besides the one
+being yielded: a few MiB. An
 error raises at its page after the earlier pages were yielded; an error or a consumer
 that stops iterating cancels what was not sent and waits for what was (no thread is
 left sending once the generator is closed).
@@ -62,12 +63,15 @@ def offset_pages(
         workers: requests in flight at most (the governor's limit).
         name: the fetching threads' name prefix.
     """
+    # The next requests are asked for before a page is converted, and twice as many are queued
+    # as may be in flight (the pool holds the limit): a thread that finishes a page starts the
+    # next at once, so a slot never waits on the consumer typing a page, only on the server.
     first = fetch(0)
-    frame = frame_of(first)
-    if not first.num_remaining or not len(frame):
-        yield frame
+    rows = len(first.records)
+    if not first.num_remaining or not rows:
+        yield frame_of(first)
         return
-    step = len(frame)
+    step = rows
     next_offset = step
     end = step + first.num_remaining
     pending: _Pending = collections.deque()
@@ -76,29 +80,29 @@ def offset_pages(
 
         def fill() -> None:
             nonlocal next_offset
-            while len(pending) < workers and next_offset < end:
+            while len(pending) < 2 * workers and next_offset < end:
                 pending.append((next_offset, pool.submit(fetch, next_offset)))
                 next_offset += step
 
         fill()
-        yield frame
+        yield frame_of(first)
         while pending:
             offset, future = pending.popleft()
             result = future.result()
-            frame = frame_of(result)
-            if not result.num_remaining or not len(frame):
-                if len(frame):
-                    yield frame
+            rows = len(result.records)
+            if not result.num_remaining or not rows:
+                if rows:
+                    yield frame_of(result)
                 return
-            end = offset + len(frame) + result.num_remaining
-            if len(frame) != step:
+            end = offset + rows + result.num_remaining
+            if rows != step:
                 # The server cut this page short with rows after it: the offsets already asked
                 # for would skip rows, so carry on from this page's end.
-                log.debug("%s: page at %d had %d rows, not %d", name, offset, len(frame), step)
+                log.debug("%s: page at %d had %d rows, not %d", name, offset, rows, step)
                 _cancel(pending)
-                next_offset = offset + len(frame)
+                next_offset = offset + rows
             fill()
-            yield frame
+            yield frame_of(result)
     finally:
         _cancel(pending)
         pool.shutdown(wait=True, cancel_futures=True)

@@ -146,6 +146,13 @@ def create_control_id(record: Any, *, key: str | None = None) -> str:
 
     Derived from the record's identity alone (``key``, else ``record.key``), so the same source
     record always maps to the same id: what a write-ahead ledger records before sending.
+
+    Args:
+        record: the model (``Customer``, ``JournalEntry``...) or ``SalesOrder`` to create.
+        key: its identity (e.g. the CRM id it came from), instead of ``record.key``.
+
+    Returns:
+        The control id, the same on every run for the same record and key.
     """
     from intacct_sync.intacct.models import SalesOrder
 

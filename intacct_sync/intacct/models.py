@@ -53,7 +53,11 @@ class IntacctRecord(Protocol):
         ...
 
     def to_fields(self) -> dict[str, Any]:
-        """Fields as the generic functions take them (nested mappings, collections)."""
+        """Fields as the generic functions take them (nested mappings, collections).
+
+        Returns:
+            Intacct field name -> value, in the order the element is written.
+        """
         ...
 
 
@@ -101,7 +105,11 @@ class _FieldMapped:
         return str(getattr(self, next(iter(self.WIRE))))
 
     def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update`` (``None`` values are not sent)."""
+        """Fields for ``create``/``update`` (``None`` values are not sent).
+
+        Returns:
+            Intacct field name -> value, one per mapped attribute.
+        """
         return {wire: getattr(self, attribute) for attribute, wire in self.WIRE.items()}
 
 
@@ -220,7 +228,11 @@ class DimensionValue:
         return self.id
 
     def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
+        """Fields for ``create``/``update``.
+
+        Returns:
+            The dimension's ID field, ``NAME`` and ``STATUS``.
+        """
         return {self.id_field: self.id, "NAME": self.name, "STATUS": self.status}
 
 
@@ -249,7 +261,12 @@ class Customer:
         return self.customer_id
 
     def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
+        """Fields for ``create``/``update``.
+
+        Returns:
+            Intacct field name -> value, the contact nested under ``DISPLAYCONTACT``, custom
+            fields last.
+        """
         fields: dict[str, Any] = {
             "CUSTOMERID": self.customer_id,
             "NAME": self.name,
@@ -292,7 +309,11 @@ class Item:
         return self.item_id
 
     def to_fields(self) -> dict[str, Any]:
-        """Fields for ``create``/``update``."""
+        """Fields for ``create``/``update``.
+
+        Returns:
+            Intacct field name -> value, custom fields last.
+        """
         fields: dict[str, Any] = {
             "ITEMID": self.item_id,
             "NAME": self.name,
@@ -385,7 +406,11 @@ class JournalLine:
         return self.amount * self.tr_type
 
     def to_fields(self) -> dict[str, Any]:
-        """The ``GLENTRY`` element's fields."""
+        """The ``GLENTRY`` element's fields.
+
+        Returns:
+            Intacct field name -> value in the gateway's order; the amount stays ``Decimal``.
+        """
         # The order of req_fn_glentry_all_dimensions.xml (the PHP SDK's): document, account,
         # side, amount, currency block, dimensions, memo, custom fields.
         fields: dict[str, Any] = {
@@ -459,7 +484,11 @@ class JournalEntry:
         return sum((line.signed_amount for line in self.lines), Decimal(0))
 
     def to_fields(self) -> dict[str, Any]:
-        """The ``GLBATCH`` element's fields."""
+        """The ``GLBATCH`` element's fields.
+
+        Returns:
+            The header fields, then ``ENTRIES`` with one ``GLENTRY`` per line.
+        """
         fields: dict[str, Any] = {
             "JOURNAL": self.journal,
             "BATCH_DATE": self.batch_date,
@@ -489,7 +518,11 @@ class SalesOrderLine:
     department_id: str | None = None
 
     def to_item(self) -> dict[str, Any]:
-        """The line as ``create_sotransaction`` takes it."""
+        """The line as ``create_sotransaction`` takes it.
+
+        Returns:
+            The ``sotransitem`` fields (``itemid``, ``quantity``, ``price``...).
+        """
         return {
             "itemid": self.item_id,
             "itemdesc": self.description,
@@ -551,7 +584,11 @@ class SalesOrder:
             )
 
     def sotransaction_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``create_sotransaction`` for this order (header and lines)."""
+        """Keyword arguments of ``create_sotransaction`` for this order (header and lines).
+
+        Returns:
+            Argument name -> value, the lines as :meth:`SalesOrderLine.to_item` gives them.
+        """
         return {
             "transaction_type": self.transaction_type,
             "date_created": self.date,
@@ -643,7 +680,17 @@ class ARInvoice:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ARInvoice:
-        """From a row of ``read_by_query("ARINVOICE")`` (typed or text)."""
+        """From a row of ``read_by_query("ARINVOICE")`` (typed or text).
+
+        Args:
+            row: one row (a mapping or ``frame.iloc[i]``) with at least ``RECORDNO``.
+
+        Returns:
+            The invoice, amounts as ``Decimal`` (missing amounts are 0).
+
+        Raises:
+            InputError: a date or amount column that does not read as one (names the field).
+        """
         return cls(
             record_no=int(row["RECORDNO"]),
             invoice_no=_text(row, "RECORDID"),
@@ -658,7 +705,14 @@ class ARInvoice:
         )
 
     def days_overdue(self, today: dt.date) -> int:
-        """Days past due: to the paid date when paid, else to ``today``; never negative."""
+        """Days past due: to the paid date when paid, else to ``today``; never negative.
+
+        Args:
+            today: the date to count to for an unpaid invoice (the ageing date).
+
+        Returns:
+            Whole days from the due date; 0 when not yet due or no due date is set.
+        """
         if self.due is None:
             return 0
         end = self.paid or today
@@ -677,7 +731,17 @@ class ARPayment:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ARPayment:
-        """From a row of ``read_by_query("ARPYMT")``."""
+        """From a row of ``read_by_query("ARPYMT")``.
+
+        Args:
+            row: one row (a mapping or ``frame.iloc[i]``) with at least ``RECORDNO``.
+
+        Returns:
+            The payment; ``received`` is the receipt date, else the creation date.
+
+        Raises:
+            InputError: a date or amount column that does not read as one (names the field).
+        """
         return cls(
             record_no=int(row["RECORDNO"]),
             customer_id=_text(row, "CUSTOMERID"),
@@ -702,7 +766,17 @@ class SalesDocument:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> SalesDocument:
-        """From a row of ``read_by_query("SODOCUMENT")``."""
+        """From a row of ``read_by_query("SODOCUMENT")``.
+
+        Args:
+            row: one row (a mapping or ``frame.iloc[i]``) with at least ``RECORDNO``.
+
+        Returns:
+            The document, its total as ``Decimal``.
+
+        Raises:
+            InputError: a date or amount column that does not read as one (names the field).
+        """
         return cls(
             record_no=int(row["RECORDNO"]),
             doc_id=_text(row, "DOCID"),

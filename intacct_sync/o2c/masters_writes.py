@@ -58,6 +58,14 @@ def write_object(
 ) -> None:
     """Send one object's planned writes, in the order that makes a crash safe to rerun.
 
+    Args:
+        sf: the Salesforce client.
+        ia: the Intacct client.
+        mapping: the object's field mapping.
+        changes: the object's planned changes (conflicts are not written).
+        result: the report to record each write's outcome in.
+        pricebook_id: the price book new products' prices go in; None creates no prices.
+
     Raises:
         IncompleteWriteError: a batch stopped part way (``result`` holds what is known).
     """

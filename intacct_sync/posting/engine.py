@@ -60,6 +60,7 @@ from intacct_sync.posting.preflight import PostingRules, preflight
 from intacct_sync.posting.status import PostingStatus
 from intacct_sync.reports import plural
 from intacct_sync.state import LedgerEntry, StateStore, lease_name, run_lease
+from intacct_sync.state.tenancy import bind_tenant
 
 if TYPE_CHECKING:
     from intacct_sync.intacct.client import IntacctClient
@@ -271,11 +272,16 @@ def post(
         A :class:`PostingResult`, one outcome per posting in input order.
 
     Raises:
-        StateError: the client sent a posting under another control id than the ledger names.
+        StateError: the client sent a posting under another control id than the ledger names,
+            or the state store belongs to another tenant than the client's (the ledger would
+            describe other books; :func:`intacct_sync.state.tenancy.bind_tenant`).
         InputError: a record cannot be written at all (names the row and field).
         LeaseHeldError: another run holds this store's lease for the company and workflow
             (names the holder); take the lease yourself with a ``wait`` to queue behind it.
     """
+    # The engine is the one way to post, so it holds the store to the client's tenant itself
+    # too: a caller using it directly gets the same refusal as every workflow.
+    bind_tenant(state, ia)
     # One run at a time per state store, tenant and workflow (issue 12): two runs on one ledger
     # could both find a posting unsent and both send it. A caller that already holds the lease
     # (a workflow's run) shares it; nothing else waits here.

@@ -50,16 +50,37 @@ class TokenFlow(Protocol):
     """A way to get an access token. Implement it for another grant type."""
 
     def token_request(self) -> HttpRequest:
-        """The request that returns a token (built afresh each time)."""
+        """The request that returns a token (built afresh each time).
+
+        Returns:
+            The HTTP request to send to the token endpoint.
+        """
         ...
 
     def accept(self, token: Token) -> None:
-        """Take note of a new token (e.g. a rotated refresh token)."""
+        """Take note of a new token (e.g. a rotated refresh token).
+
+        Args:
+            token: the token just issued.
+        """
         ...
 
 
 def token_url(base_url: str) -> str:
-    """``{base}/services/oauth2/token`` for a login host or My Domain URL."""
+    """``{base}/services/oauth2/token`` for a login host or My Domain URL.
+
+    >>> token_url("https://login.salesforce.com/")
+    'https://login.salesforce.com/services/oauth2/token'
+
+    Args:
+        base_url: the login host or My Domain URL (any path is dropped).
+
+    Returns:
+        The token endpoint's URL.
+
+    Raises:
+        ConfigError: ``base_url`` is not an http(s) URL.
+    """
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"not an http(s) URL: {base_url!r}")
@@ -77,6 +98,12 @@ def _form_request(url: str, fields: dict[str, str]) -> HttpRequest:
 
 def parse_token_response(response: HttpResponse) -> Token:
     """A token from the token endpoint's answer.
+
+    Args:
+        response: the token endpoint's HTTP response.
+
+    Returns:
+        The token (access token, instance URL, refresh token when rotated).
 
     Raises:
         SalesforceAuthenticationError: the endpoint refused (``invalid_grant``,
@@ -108,7 +135,11 @@ class ClientCredentialsFlow:
     client_secret: str = attrs.field(repr=False)
 
     def token_request(self) -> HttpRequest:
-        """``grant_type=client_credentials`` with the id and secret in the form body."""
+        """``grant_type=client_credentials`` with the id and secret in the form body.
+
+        Returns:
+            The POST to the token endpoint.
+        """
         return _form_request(
             self.token_url,
             {
@@ -119,7 +150,11 @@ class ClientCredentialsFlow:
         )
 
     def accept(self, token: Token) -> None:
-        """Nothing to keep."""
+        """Nothing to keep.
+
+        Args:
+            token: the token just issued.
+        """
 
 
 @attrs.define(kw_only=True)
@@ -139,7 +174,11 @@ class RefreshTokenFlow:
     client_secret: str | None = attrs.field(default=None, repr=False)
 
     def token_request(self) -> HttpRequest:
-        """``grant_type=refresh_token``."""
+        """``grant_type=refresh_token``.
+
+        Returns:
+            The POST to the token endpoint.
+        """
         fields = {
             "grant_type": "refresh_token",
             "client_id": self.client_id,
@@ -150,7 +189,11 @@ class RefreshTokenFlow:
         return _form_request(self.token_url, fields)
 
     def accept(self, token: Token) -> None:
-        """Keep a rotated refresh token."""
+        """Keep a rotated refresh token.
+
+        Args:
+            token: the token just issued; its refresh token, if any, replaces the old one.
+        """
         if token.refresh_token:
             self.refresh_token = token.refresh_token
 
@@ -180,6 +223,16 @@ class JwtBearerFlow:
     ) -> JwtBearerFlow:
         """Read the private key from a PEM file.
 
+        Args:
+            path: the PEM file (``~`` is expanded).
+            token_url: the token endpoint (:func:`token_url`).
+            client_id: the connected app's consumer key (``iss``).
+            username: the pre-authorized user (``sub``).
+            audience: ``aud``, as the class describes it.
+
+        Returns:
+            The flow, holding the key (never shown in its repr).
+
         Raises:
             ConfigError: the file cannot be read.
         """
@@ -199,6 +252,12 @@ class JwtBearerFlow:
 
     def assertion(self, *, now: float | None = None) -> str:
         """The signed JWT.
+
+        Args:
+            now: the issue time in epoch seconds (default: the current time).
+
+        Returns:
+            The RS256-signed assertion, valid for a few minutes.
 
         Raises:
             ConfigError: PyJWT or cryptography is missing, or the key is unusable.
@@ -229,7 +288,14 @@ class JwtBearerFlow:
             ) from None
 
     def token_request(self) -> HttpRequest:
-        """``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` with a fresh assertion."""
+        """``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` with a fresh assertion.
+
+        Returns:
+            The POST to the token endpoint.
+
+        Raises:
+            ConfigError: as :meth:`assertion`.
+        """
         return _form_request(
             self.token_url,
             {
@@ -239,7 +305,11 @@ class JwtBearerFlow:
         )
 
     def accept(self, token: Token) -> None:
-        """Nothing to keep."""
+        """Nothing to keep.
+
+        Args:
+            token: the token just issued.
+        """
 
 
 def default_audience(instance_url: str) -> str:

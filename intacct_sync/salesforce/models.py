@@ -30,7 +30,14 @@ class Token:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Token:
-        """Read a token endpoint's success body."""
+        """Read a token endpoint's success body.
+
+        Args:
+            data: the token endpoint's JSON (must hold ``access_token``).
+
+        Returns:
+            The token; its secrets are kept out of its repr.
+        """
         issued = data.get("issued_at")
         return cls(
             access_token=str(data["access_token"]),
@@ -60,7 +67,14 @@ class ApiUsage:
 
     @classmethod
     def from_header(cls, value: str | None) -> ApiUsage | None:
-        """Parse ``api-usage=16/100000[; per-app-api-usage=...]``; ``None`` when absent."""
+        """Parse ``api-usage=16/100000[; per-app-api-usage=...]``; ``None`` when absent.
+
+        Args:
+            value: the ``Sforce-Limit-Info`` header, or None.
+
+        Returns:
+            The calls used and the limit, or None when the header is absent or unreadable.
+        """
         if not value:
             return None
         match = _USAGE_RE.search(value)
@@ -86,7 +100,14 @@ class FieldInfo:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FieldInfo:
-        """Read one entry of a describe's ``fields``."""
+        """Read one entry of a describe's ``fields``.
+
+        Args:
+            data: one entry of ``fields`` in a describe body.
+
+        Returns:
+            The field's name, type, scale and relationship.
+        """
         return cls(
             name=str(data["name"]),
             type=str(data.get("type") or "string"),
@@ -134,7 +155,14 @@ class SObjectDescribe:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SObjectDescribe:
-        """Read a describe body."""
+        """Read a describe body.
+
+        Args:
+            data: the JSON of ``GET /sobjects/{name}/describe``.
+
+        Returns:
+            The object's fields and child relationships.
+        """
         children = {
             str(c["relationshipName"]): str(c["childSObject"])
             for c in data.get("childRelationships") or ()
@@ -150,15 +178,37 @@ class SObjectDescribe:
         )
 
     def field(self, name: str) -> FieldInfo | None:
-        """The field called ``name`` (any casing), if any."""
+        """The field called ``name`` (any casing), if any.
+
+        Args:
+            name: the field's API name.
+
+        Returns:
+            The field, or None when the object has no such field.
+        """
         return self._by_name.get(name.lower())
 
     def relationship(self, name: str) -> FieldInfo | None:
-        """The lookup field whose relationship is ``name`` (``Account``, ``Owner``, ``X__r``)."""
+        """The lookup field whose relationship is ``name`` (``Account``, ``Owner``, ``X__r``).
+
+        Args:
+            name: the relationship name, any casing.
+
+        Returns:
+            The lookup field, or None when no field has that relationship.
+        """
         return self._by_relationship.get(name.lower())
 
     def child(self, name: str) -> tuple[str, str] | None:
-        """``(relationship name, child sObject)`` for a child relationship, any casing."""
+        """``(relationship name, child sObject)`` for a child relationship, any casing.
+
+        Args:
+            name: the relationship name (``OpportunityLineItems``), any casing.
+
+        Returns:
+            The name as Salesforce spells it and the child object, or None when there is no
+            such relationship.
+        """
         return self._children.get(name.lower())
 
     @property
@@ -182,7 +232,14 @@ class BulkJob:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BulkJob:
-        """Read a job info body."""
+        """Read a job info body.
+
+        Args:
+            data: the Bulk API 2.0 job info JSON.
+
+        Returns:
+            The job: its id, state and record counts.
+        """
         return cls(
             id=str(data["id"]),
             state=str(data.get("state") or ""),

@@ -103,6 +103,12 @@ def identifier(name: str) -> Identifier:
     Only letters, digits and underscores, dot-separated, starting with a letter, are accepted;
     so a name can never carry quotes, spaces, parentheses or operators.
 
+    Args:
+        name: a field or object API name (``CreatedDate``, ``Account.Name``).
+
+    Returns:
+        The name, marked to be written unquoted by :func:`soql`.
+
     Raises:
         InputError: the name does not look like a Salesforce API name.
 
@@ -136,6 +142,17 @@ def _number(value: Decimal) -> str:
 
 def literal(value: Any) -> str:
     """The SOQL literal for one value (see the module docstring for the rules).
+
+    >>> literal("O'Brien"), literal(Decimal("1250.50")), literal(["a", "b"])
+    ("'O\\\\'Brien'", '1250.50', "('a','b')")
+
+    Args:
+        value: a ``str``, ``bool``, ``int``, ``Decimal``, ``float``, ``None``, date,
+            aware datetime, list/tuple/set of these, :func:`like` pattern or
+            :func:`identifier`.
+
+    Returns:
+        The literal, ready to place in a query.
 
     Raises:
         InputError: the value has no safe SOQL literal.

@@ -64,7 +64,11 @@ class Sandbox:
         self._state = "not started"
 
     def start(self) -> Sandbox:
-        """Start the servers (the Intacct gateway and REST API, Salesforce)."""
+        """Start the servers (the Intacct gateway and REST API, Salesforce).
+
+        Returns:
+            The sandbox itself, so ``sb = Sandbox().start()`` reads in one line.
+        """
         for server in self._servers:
             server.start()
         self.salesforce.base_url = self._servers[1].url
@@ -96,8 +100,15 @@ class Sandbox:
         :mod:`intacct_sync.state.tenancy`). The store is claimed for the sandbox company, so
         a production run refuses it.
 
+        Args:
+            company: ``"nonprofit"`` or ``"itservices"`` (:data:`COMPANIES`).
+            path: an SQLite file, or ``":memory:"``.
+
         Returns:
-            A :class:`~intacct_sync.state.SQLiteStateStore`.
+            A :class:`~intacct_sync.state.SQLiteStateStore` bound to the sandbox company.
+
+        Raises:
+            StateError: the file at ``path`` belongs to another tenant.
         """
         from intacct_sync.state import SQLiteStateStore
         from intacct_sync.state.tenancy import claim_tenant, tenant_key
@@ -130,6 +141,17 @@ class Sandbox:
     ) -> dict[str, str]:
         """``INTACCT_*`` variables that point ``IntacctClient.from_env()`` at the sandbox
         (``protocol="rest"``: the REST API with the client-credentials grant).
+
+        .. code-block:: python
+
+            os.environ.update(sb.intacct_env("itservices"))  # then: intacct-sync ... --sandbox
+
+        Args:
+            company: ``"nonprofit"`` or ``"itservices"`` (:data:`COMPANIES`).
+            protocol: ``"xml"`` (the gateway) or ``"rest"``.
+
+        Returns:
+            Variable name -> value, the sandbox's public credentials and its URL included.
         """
         from intacct_sync.sandbox.intacct import gateway as gw
         from intacct_sync.sandbox.intacct import rest_oauth
@@ -153,7 +175,11 @@ class Sandbox:
         }
 
     def salesforce_env(self) -> dict[str, str]:
-        """``SF_*`` variables for the client-credentials flow against the sandbox."""
+        """``SF_*`` variables for the client-credentials flow against the sandbox.
+
+        Returns:
+            ``SF_INSTANCE_URL``, ``SF_CLIENT_ID`` and ``SF_CLIENT_SECRET`` -> value.
+        """
         from intacct_sync.sandbox.salesforce import api as sfa
 
         return {
@@ -167,6 +193,25 @@ class Sandbox:
     ) -> IntacctClient:
         """An :class:`~intacct_sync.IntacctClient` signed in to a seeded company, over the XML
         gateway or (``protocol="rest"``) the REST API with the client-credentials grant.
+
+        .. code-block:: python
+
+            sb = sandbox.Sandbox().start()
+            ia = sb.intacct_client("itservices", protocol="rest")
+            ia.query("GLACCOUNT", select=["ACCOUNTNO", "TITLE"])
+
+        Args:
+            company: ``"nonprofit"`` or ``"itservices"`` (:data:`COMPANIES`).
+            protocol: ``"xml"`` (the gateway) or ``"rest"``.
+            **options: further :class:`~intacct_sync.IntacctClient` arguments
+                (``page_size=``, ``retry=``...).
+
+        Returns:
+            A client for the sandbox company; its first requests sign in.
+
+        Raises:
+            ConfigError: an option the client refuses.
+            InputError: ``batch_size`` or ``page_size`` out of range.
         """
         from intacct_sync.intacct.client import IntacctClient
         from intacct_sync.sandbox.intacct import gateway as gw
@@ -193,7 +238,15 @@ class Sandbox:
         )
 
     def salesforce_client(self, **options: Any) -> SalesforceClient:
-        """A :class:`~intacct_sync.SalesforceClient` using the client-credentials flow."""
+        """A :class:`~intacct_sync.SalesforceClient` using the client-credentials flow.
+
+        Args:
+            **options: further :meth:`~intacct_sync.SalesforceClient.client_credentials`
+                arguments (``api_version=``, ``retry=``...).
+
+        Returns:
+            A client for the sandbox org; it fetches its token on the first request.
+        """
         from intacct_sync.salesforce.client import SalesforceClient
         from intacct_sync.sandbox.salesforce import api as sfa
 
@@ -217,9 +270,18 @@ def running(
 ) -> Iterator[Sandbox]:
     """Start both emulators on loopback, seeded; stop them on exit.
 
+    .. code-block:: python
+
+        with sandbox.running() as sb:
+            ia, sf = sb.intacct_client(), sb.salesforce_client()
+            accounts = ia.read_by_query("GLACCOUNT")
+
     Args:
         intacct_db: SQLite file for the Intacct emulator (default: in memory).
         salesforce_db: SQLite file for the Salesforce emulator (default: in memory).
+
+    Yields:
+        The running sandbox; both servers stop when the block ends.
     """
     sandbox = Sandbox(intacct_db=intacct_db, salesforce_db=salesforce_db)
     sandbox.start()

@@ -67,7 +67,10 @@ class Faults:
     """Switchable misbehaviour, for tests. All rates are probabilities per request (0..1).
 
     Attributes:
-        latency: seconds added before every answer.
+        latency: seconds added before every answer (on top of the emulator's own work).
+        answer_time: the least time an answer takes, the emulator's own work included (the
+            rest is waited after the work): a server that answers in 300 ms, as a real one
+            whose 300 ms include its own work, where ``latency`` would add the emulator's.
         throttle_rate: share of requests refused as throttled (the API's own throttling shape).
         busy_rate: share of requests refused as "too many operations" (Intacct) or lock
             contention (Salesforce ``UNABLE_TO_LOCK_ROW``).
@@ -80,6 +83,7 @@ class Faults:
     """
 
     latency: float = 0.0
+    answer_time: float = 0.0
     throttle_rate: float = 0.0
     busy_rate: float = 0.0
     unavailable_rate: float = 0.0
@@ -94,13 +98,24 @@ class Faults:
         self._rng.seed(self.seed)
 
     def reseed(self, seed: int | None) -> None:
-        """Restart the fault draws from ``seed``."""
+        """Restart the fault draws from ``seed``.
+
+        Args:
+            seed: the new seed; None for an unseeded (non-repeatable) draw.
+        """
         with self._lock:
             self.seed = seed
             self._rng.seed(seed)
 
     def draw(self, rate: float) -> bool:
-        """True with probability ``rate`` (thread-safe)."""
+        """True with probability ``rate`` (thread-safe).
+
+        Args:
+            rate: a probability, 0..1.
+
+        Returns:
+            Whether this request gets the fault.
+        """
         if rate <= 0:
             return False
         with self._lock:
@@ -108,7 +123,7 @@ class Faults:
 
     def clear(self) -> None:
         """Switch every fault off."""
-        self.latency = 0.0
+        self.latency = self.answer_time = 0.0
         self.throttle_rate = self.busy_rate = self.unavailable_rate = 0.0
         self.drop_after_commit_rate = self.drop_before_rate = self.malformed_rate = 0.0
 
@@ -124,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         return  # the emulators keep their own request log; stderr stays quiet
 
     def _serve(self) -> None:
+        received = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         app = self.server.app
@@ -140,6 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         reply = app.handle(exchange)
+        if faults.answer_time:
+            time.sleep(max(0.0, faults.answer_time - (time.monotonic() - received)))
         if reply.drop:
             self._drop()
             return

@@ -153,8 +153,22 @@ class RestBase(ClientBase):
     ) -> tuple[HttpResponse, Any]:
         """Send one API request with a bearer token; one refresh and repeat on a 401.
 
+        Args:
+            method: the HTTP method.
+            url: the full URL.
+            body: the JSON body, or None.
+            headers: extra headers (e.g. ``Idempotency-Key``).
+            idempotent: whether the request may be repeated after a lost answer.
+            what: what the request does, for log lines and errors.
+
         Returns:
             The response and its JSON (None for 204). Non-2xx answers raise.
+
+        Raises:
+            AuthenticationError: the token was refused again after one refresh.
+            FunctionError: a 4xx answer, with Intacct's ``ia::error`` items.
+            ControlError: a 5xx or busy answer still failing after the retries.
+            ProtocolError: an answer that is not the API's JSON.
         """
         payload = None if body is None else json.dumps(body).encode()
         for attempt in (1, 2):
@@ -224,7 +238,19 @@ class RestBase(ClientBase):
     # -- types -------------------------------------------------------------------------------
 
     def model(self, obj: str) -> Any:
-        """The model service's description of ``obj`` (``GET /services/core/model``, §5)."""
+        """The model service's description of ``obj`` (``GET /services/core/model``, §5).
+
+        Args:
+            obj: the XML object name (``GLACCOUNT``) or a REST object path.
+
+        Returns:
+            The model service's JSON answer, as it came.
+
+        Raises:
+            InputError: no REST object is on record for this XML object.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         target = self._target(obj)
         url = wire.service_url(self.base_url, "core/model")
         _, data = self.request(
@@ -275,14 +301,38 @@ class RestBase(ClientBase):
         return self._idempotence[key]
 
     def field_kinds(self, obj: str) -> dict[str, frames.Kind]:
-        """Column kinds of ``obj`` by frame column (XML name where mapped, else REST path)."""
+        """Column kinds of ``obj`` by frame column (XML name where mapped, else REST path).
+
+        Args:
+            obj: the XML object name (``GLACCOUNT``) or a REST object path.
+
+        Returns:
+            Column name -> kind, from the model service and the name map.
+
+        Raises:
+            InputError: no REST object is on record for this XML object.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         target = self._target(obj)
         kinds = {target.xml_name(path): kind for path, kind in self._model_kinds(target).items()}
         kinds.update({f.xml: f.kind for f in target.fields})
         return kinds
 
     def lookup(self, obj: str) -> pd.DataFrame:
-        """The object's fields in the columns of the XML ``lookup`` (``ID``, ``DATATYPE``...)."""
+        """The object's fields in the columns of the XML ``lookup`` (``ID``, ``DATATYPE``...).
+
+        Args:
+            obj: the XML object name (``GLACCOUNT``) or a REST object path.
+
+        Returns:
+            A frame with one row per field: ``ID``, ``LABEL``, ``DATATYPE``, ``READONLY``.
+
+        Raises:
+            InputError: no REST object is on record for this XML object.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         target = self._target(obj)
         rows = [
             {"ID": name, "LABEL": name, "DATATYPE": _KIND_WORDS[kind], "READONLY": False}
@@ -367,6 +417,14 @@ class RestBase(ClientBase):
     def dimension_list(self) -> list[Mapping[str, Any]]:
         """The company's dimensions as REST lists them (``GET
         /services/company-config/dimensions/list``, §3.3 [R-REF-DIMLIST]); read once.
+
+        Returns:
+            One mapping per dimension as REST gives it (``dimensionName``, ``termName``...),
+            cached for the client's life.
+
+        Raises:
+            FunctionError: Intacct refused the request.
+            AuthenticationError: the token was refused again after one refresh.
         """
         if self._dimension_rows is None:
             _, data = self.request(
@@ -400,6 +458,14 @@ class RestBase(ClientBase):
     def xml_session(self) -> tuple[str, int]:
         """An XML gateway session id for this token (``GET /services/core/session/id``, §1):
         the bridge for functions REST lacks. Returns ``(session_id, expires_in seconds)``.
+
+        Returns:
+            The session id (registered as a secret, so never logged) and its lifetime in
+            seconds; an empty id when Intacct gave none.
+
+        Raises:
+            FunctionError: Intacct refused the request.
+            AuthenticationError: the token was refused again after one refresh.
         """
         _, data = self.request(
             "GET",

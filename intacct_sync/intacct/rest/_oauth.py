@@ -89,6 +89,17 @@ def _jwt_exp(token: str) -> float | None:
 def compose_username(user_id: str, company_id: str, entity_id: str | None = None) -> str:
     """The client-credentials ``username``: ``user@company`` or ``user@company|entity`` (§2.2).
 
+    >>> compose_username("api_user", "ACME"), compose_username("api_user", "ACME", "EAST")
+    ('api_user@ACME', 'api_user@ACME|EAST')
+
+    Args:
+        user_id: the Intacct user.
+        company_id: the company id.
+        entity_id: the entity to sign in to; None for the top level.
+
+    Returns:
+        The username to send with the client-credentials grant.
+
     Raises:
         ConfigError: a part is empty or contains a separator.
     """
@@ -189,13 +200,25 @@ class FileTokenCache:
         return data if isinstance(data, dict) else {}
 
     def load(self, key: str) -> dict[str, Any] | None:
-        """The entry for ``key``, or None."""
+        """The entry for ``key``, or None.
+
+        Args:
+            key: the cache key (the app and the user it signs in as).
+
+        Returns:
+            A copy of the stored entry; None when there is none (or the file is not JSON).
+        """
         with self._lock:
             entry = self._read().get(key)
         return dict(entry) if isinstance(entry, dict) else None
 
     def save(self, key: str, entry: Mapping[str, Any]) -> None:
-        """Write the file with ``entry`` under ``key``: temp file 0600, fsync, rename."""
+        """Write the file with ``entry`` under ``key``: temp file 0600, fsync, rename.
+
+        Args:
+            key: the cache key.
+            entry: the token entry to keep.
+        """
         with self._lock:
             data = self._read()
             data[key] = dict(entry)

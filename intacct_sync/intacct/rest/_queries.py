@@ -60,6 +60,25 @@ class RestReads(RestBase):
         ``select``, ``filter`` and ``order_by`` are translated through the name map (names
         not in it are sent as REST paths). Without ``order_by`` rows are ordered by ``key``
         (RECORDNO), so pages are stable (§4: each page is evaluated on its own).
+
+        Args:
+            obj: the XML object name or a REST object path.
+            select: field names (XML names, or REST paths).
+            filter: a :class:`~intacct_sync.intacct.filters.Filter` or ``{field: value}``.
+            order_by: ``[(field, "ascending" | "descending")]``.
+            page_size: records per page (at most the API's maximum).
+            case_insensitive: compare strings without case.
+            docparid: transaction definition, for order-entry documents.
+            progress: show a progress bar.
+
+        Yields:
+            One typed DataFrame per page (an empty read yields one empty frame).
+
+        Raises:
+            InputError: no REST object is on record for ``obj``, or a filter value of an
+                unsupported type.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
         """
         spec = None if filter is None else to_filter(filter)
         size = min(page_size or self.page_size, wire.MAX_PAGE_SIZE)
@@ -195,7 +214,26 @@ class RestReads(RestBase):
         docparid: str | None = None,
         progress: bool = False,
     ) -> pd.DataFrame:
-        """All pages of :meth:`iter_query` as one typed DataFrame."""
+        """All pages of :meth:`iter_query` as one typed DataFrame.
+
+        Args:
+            obj: the XML object name or a REST object path.
+            select: field names (XML names, or REST paths).
+            filter: a :class:`~intacct_sync.intacct.filters.Filter` or ``{field: value}``.
+            order_by: ``[(field, "ascending" | "descending")]``.
+            page_size: records per page.
+            case_insensitive: compare strings without case.
+            docparid: transaction definition, for order-entry documents.
+            progress: show a progress bar.
+
+        Returns:
+            One typed DataFrame of every matching record.
+
+        Raises:
+            InputError: as :meth:`iter_query`.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         pages = list(
             self.iter_query(
                 obj,
@@ -237,13 +275,41 @@ class RestReads(RestBase):
     def read(
         self, obj: str, keys: Iterable[int | str], *, fields: str | Sequence[str] = "*"
     ) -> pd.DataFrame:
-        """Records by ``RECORDNO`` (REST ``key``), through the query service (flat rows, §4)."""
+        """Records by ``RECORDNO`` (REST ``key``), through the query service (flat rows, §4).
+
+        Args:
+            obj: the XML object name or a REST object path.
+            keys: record numbers.
+            fields: ``"*"`` or field names.
+
+        Returns:
+            One typed DataFrame with a row per record found.
+
+        Raises:
+            InputError: no REST object is on record for ``obj``.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         return self._read_by(obj, "RECORDNO", [str(k) for k in keys], fields)
 
     def read_by_name(
         self, obj: str, names: Iterable[str], *, fields: str | Sequence[str] = "*"
     ) -> pd.DataFrame:
-        """Records by the object's ID field (REST ``id``)."""
+        """Records by the object's ID field (REST ``id``).
+
+        Args:
+            obj: the XML object name or a REST object path.
+            names: ID field values (``CUSTOMERID`` values for ``CUSTOMER``).
+            fields: ``"*"`` or field names.
+
+        Returns:
+            One typed DataFrame with a row per record found.
+
+        Raises:
+            InputError: the object has no ID field, or no REST object is on record for it.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         target = self._target(obj)
         if target.id_field is None:
             raise InputError("object has no ID field; use read", field="object", value=obj)
@@ -306,8 +372,22 @@ class RestReads(RestBase):
         """``readByQuery`` served by the query service: the query string is read into the
         filter DSL (:mod:`intacct_sync.intacct._query_string`), ``"*"`` is every mapped field.
 
+        Args:
+            obj: the XML object name or a REST object path.
+            query: the readByQuery filter string; empty for every record.
+            fields: ``"*"`` or field names.
+            page_size: records per page.
+            docparid: transaction definition, for order-entry documents.
+            progress: show a progress bar.
+
+        Yields:
+            One typed DataFrame per page.
+
         Raises:
-            InputError: a query string construct the DSL cannot hold (use :meth:`iter_query`).
+            InputError: a query string construct the DSL cannot hold (use :meth:`iter_query`),
+                or no REST object is on record for ``obj``.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
         """
         yield from self.iter_query(
             obj,
@@ -328,7 +408,24 @@ class RestReads(RestBase):
         docparid: str | None = None,
         progress: bool = False,
     ) -> pd.DataFrame:
-        """All pages of :meth:`iter_read_by_query` as one typed DataFrame."""
+        """All pages of :meth:`iter_read_by_query` as one typed DataFrame.
+
+        Args:
+            obj: the XML object name or a REST object path.
+            query: the readByQuery filter string; empty for every record.
+            fields: ``"*"`` or field names.
+            page_size: records per page.
+            docparid: transaction definition, for order-entry documents.
+            progress: show a progress bar.
+
+        Returns:
+            One typed DataFrame of every matching record.
+
+        Raises:
+            InputError: as :meth:`iter_read_by_query`.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
+        """
         return frames.concat_pages(
             list(
                 self.iter_read_by_query(
@@ -347,6 +444,17 @@ class RestReads(RestBase):
     ) -> list[pd.DataFrame]:
         """Several reads as text frames, as the XML call returns them; one query (or more,
         paging) per read, since REST has no multi-query request outside composite (§7.2).
+
+        Args:
+            reads: ``(object, query string, fields)`` per read.
+
+        Returns:
+            One text frame per read, in order.
+
+        Raises:
+            InputError: as :meth:`iter_read_by_query`.
+            FunctionError: Intacct refused the request (an unknown object or field).
+            AuthenticationError: the token was refused again after one refresh.
         """
         out = []
         for obj, query, fields in reads:
@@ -362,6 +470,13 @@ class RestReads(RestBase):
     def dimensions(self) -> pd.DataFrame:
         """The company's dimensions in the columns of the XML ``getDimensions`` frame
         (``objectName`` = REST's ``dimensionName``, ``termLabel`` = ``termName``...).
+
+        Returns:
+            A DataFrame with one row per dimension, as :meth:`IntacctClient.dimensions`.
+
+        Raises:
+            FunctionError: Intacct refused the request.
+            AuthenticationError: the token was refused again after one refresh.
         """
         rows = [
             {

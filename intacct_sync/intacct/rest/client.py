@@ -93,8 +93,20 @@ class IntacctRestClient(RestReads):
         from the records' identities (the XML control ids), so a repeat after a lost answer
         replays Intacct's first answer instead of writing twice.
 
+        Args:
+            object: the XML object name or a REST object path.
+            records: models, mappings of field names, or DataFrame rows.
+            keys: an identity per record (e.g. the CRM id it came from).
+            transaction: all or nothing (one composite request).
+            progress: show a progress bar.
+
+        Returns:
+            The outcome frame (:data:`~intacct_sync.outcomes.OUTCOME_COLUMNS`).
+
         Raises:
-            InputError: a record cannot be written over REST as given (names row and field).
+            InputError: a record cannot be written over REST as given (names row and field),
+                ``keys`` does not match the records, or ``transaction=True`` over more than
+                ``batch_size`` records.
             IncompleteWriteError: the run stopped part way; ``.outcomes`` says what is known.
         """
         obj, items = object, _records(records)
@@ -112,6 +124,22 @@ class IntacctRestClient(RestReads):
     ) -> pd.DataFrame:
         """Update records (PATCH: omitted fields unchanged, §3); each names ``RECORDNO`` or its
         ID field (looked up by the query service, since paths take only keys, §3).
+
+        Args:
+            object: the XML object name or a REST object path.
+            records: models, mappings of field names, or DataFrame rows.
+            keys: an identity per record.
+            transaction: all or nothing.
+            progress: show a progress bar.
+
+        Returns:
+            The outcome frame, one row per record in input order.
+
+        Raises:
+            InputError: a record cannot be written over REST as given (names row and field),
+                ``keys`` does not match the records, or ``transaction=True`` over more than
+                ``batch_size`` records.
+            IncompleteWriteError: the run stopped part way; ``.outcomes`` says what is known.
         """
         obj, items = object, _records(records)
         writes = self._writes("update", obj, items, keys)
@@ -127,6 +155,20 @@ class IntacctRestClient(RestReads):
     ) -> pd.DataFrame:
         """Delete records by ``RECORDNO`` (keys comma-joined in the path, §3); one outcome row
         per key.
+
+        Args:
+            object: the XML object name or a REST object path.
+            ids: the records' ``RECORDNO`` values.
+            transaction: all or nothing.
+            progress: show a progress bar.
+
+        Returns:
+            The outcome frame, one row per id in order.
+
+        Raises:
+            InputError: no REST object is on record for ``object``, or ``transaction=True``
+                over more than ``batch_size`` records.
+            IncompleteWriteError: the run stopped part way; ``.outcomes`` says what is known.
         """
         target = self._target(object)
         writes = [
@@ -147,6 +189,17 @@ class IntacctRestClient(RestReads):
     ) -> pd.DataFrame:
         """Create order-entry documents (``order-entry/document::<definition>``, §3.3), once
         each; the outcome's ``id`` is the document id (``Sales Order-SO0042``).
+
+        Args:
+            orders: the orders, each with its lines.
+            progress: show a progress bar.
+
+        Returns:
+            The outcome frame, one row per order in input order.
+
+        Raises:
+            InputError: an order value with no REST field on record (never dropped silently).
+            IncompleteWriteError: the run stopped part way; ``.outcomes`` says what is known.
         """
         writes = []
         for row, order in enumerate(orders):
