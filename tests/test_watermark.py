@@ -134,3 +134,26 @@ def test_the_watermark_never_passes_the_runs_start(
         actions.next_watermark([(started + dt.timedelta(days=1), True)], None, ceiling=started)
         is None
     )
+
+
+def test_in_batch_mode_an_action_read_again_the_next_day_is_already_posted_not_drift(
+    sb: sandbox.Sandbox, ia: IntacctClient, sf: SalesforceClient
+) -> None:
+    # A batch-mode entry is dated by the run that posts it: the overlap window re-reads the
+    # last hour's actions on the next night, which dates them differently. That is the same
+    # posting (nothing to correct), or every nightly run would need attention.
+    state = SQLiteStateStore(":memory:")
+    today = dt.datetime.now(dt.UTC)
+    first = actions.ActionSync(
+        ia, sf, state, on_invalid="skip", mode="batch", clock=lambda: today
+    ).run()
+    assert first.count("posted") > 0
+    tomorrow = today + dt.timedelta(days=1)
+    again = actions.ActionSync(
+        ia, sf, state, on_invalid="skip", mode="batch", clock=lambda: tomorrow
+    ).run()
+    reread = again.actions[~again.actions["outcome"].isin(["invalid", "excluded"])]
+    assert len(reread) > 0  # the overlap read something again
+    assert set(reread["outcome"]) == {"already_posted"}, reread[["action_id", "outcome"]]
+    assert again.count("drift") == 0
+    assert set(sb.intacct.journal_entries_by_reference(COMPANY).values()) == {1}

@@ -38,7 +38,7 @@ from intacct_sync.intacct.models import JournalEntry, JournalLine
 from intacct_sync.posting import corrections
 from intacct_sync.posting import engine as posting_engine
 from intacct_sync.posting.engine import Posting
-from intacct_sync.posting.identity import entry_total
+from intacct_sync.posting.identity import content_hash, entry_total
 from intacct_sync.reports import Report, plural
 from intacct_sync.state import StateStore
 from intacct_sync.state.tenancy import bind_tenant
@@ -576,6 +576,7 @@ def _post_entries(
     progress: bool = False,
     on_breach: OnInvalid = "skip",
     correct_drift: bool = False,
+    dated: bool = True,
 ) -> PostReport:
     # An entry that cannot be written as XML would make the client refuse its whole batch (and
     # the run) at send time, naming only a batch position: refuse it here, by its key, and post
@@ -596,7 +597,7 @@ def _post_entries(
             "amount": entry_total(entry),
             "action": "fix the value in the source and run again",
         }
-    postings = _postings(sendable)
+    postings = _postings(sendable, dated=dated)
     result = posting_engine.post(
         ia,
         state,
@@ -657,13 +658,26 @@ def plan_corrections(
         The planned corrections, one per entry whose booked figures drifted (empty when none did).
     """
     return corrections.corrections_planned(
-        ia, state, plan.workflow, _postings(zip(plan.source_ids, plan.entries, strict=True))
+        ia,
+        state,
+        plan.workflow,
+        _postings(zip(plan.source_ids, plan.entries, strict=True), dated=_dated(plan)),
     )
 
 
-def _postings(items: Iterable[tuple[str, JournalEntry]]) -> list[Posting]:
+def _dated(plan: JournalPlan) -> bool:
+    # A batch-mode entry is dated by the run that posts it, so its date is not its content.
+    return plan.mode != "batch"
+
+
+def _postings(items: Iterable[tuple[str, JournalEntry]], *, dated: bool) -> list[Posting]:
     return [
-        Posting(key=source_id, record=entry, reference=str(entry.reference_no or source_id))
+        Posting(
+            key=source_id,
+            record=entry,
+            reference=str(entry.reference_no or source_id),
+            content_hash=content_hash(entry, dated=dated),
+        )
         for source_id, entry in items
     ]
 
@@ -718,4 +732,5 @@ def post(
         progress=progress,
         on_breach=on_breach,
         correct_drift=correct_drift,
+        dated=_dated(plan),
     )

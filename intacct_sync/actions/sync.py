@@ -567,7 +567,9 @@ class ActionSync:
             for action_id, entry in zip(sent.source_ids, sent.entries, strict=True):
                 if action_id in known:
                     posted_hash = ledger[action_id].detail.get("content_hash")
-                    same = posted_hash is None or posted_hash == content_hash(entry)
+                    same = posted_hash is None or posted_hash == content_hash(
+                        entry, dated=self.mode != "batch"
+                    )
                     outcome[action_id] = "already_posted" if same else "drift"
                 else:
                     outcome[action_id] = "would_post"
