@@ -240,6 +240,15 @@ class JournalPlan(Report):
     journal: str
     workflow: str = ACTIONS_WORKFLOW
 
+    @property
+    def dated(self) -> bool:
+        """Whether an entry's date is part of its content (its hash; a changed date is drift).
+
+        Not in ``batch`` mode, where an entry is dated by the run that posts it: the same
+        action read again by a later run is the same posting.
+        """
+        return self.mode != "batch"
+
     def entries_frame(self) -> pd.DataFrame:
         """One row per entry: journal, date, reference, title, amount, control id.
 
@@ -661,13 +670,8 @@ def plan_corrections(
         ia,
         state,
         plan.workflow,
-        _postings(zip(plan.source_ids, plan.entries, strict=True), dated=_dated(plan)),
+        _postings(zip(plan.source_ids, plan.entries, strict=True), dated=plan.dated),
     )
-
-
-def _dated(plan: JournalPlan) -> bool:
-    # A batch-mode entry is dated by the run that posts it, so its date is not its content.
-    return plan.mode != "batch"
 
 
 def _postings(items: Iterable[tuple[str, JournalEntry]], *, dated: bool) -> list[Posting]:
@@ -732,5 +736,5 @@ def post(
         progress=progress,
         on_breach=on_breach,
         correct_drift=correct_drift,
-        dated=_dated(plan),
+        dated=plan.dated,
     )

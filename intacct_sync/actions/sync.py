@@ -568,7 +568,7 @@ class ActionSync:
                 if action_id in known:
                     posted_hash = ledger[action_id].detail.get("content_hash")
                     same = posted_hash is None or posted_hash == content_hash(
-                        entry, dated=self.mode != "batch"
+                        entry, dated=sent.dated
                     )
                     outcome[action_id] = "already_posted" if same else "drift"
                 else:

@@ -166,10 +166,10 @@ _CORRECT_DRIFT_HELP = (
 _dump = emit_document
 
 
-def _print_sync(report: SyncReport, out: TextIO, scope: Scope) -> None:
+def _print_sync(report: SyncReport, out: TextIO) -> None:
     out.write(terminal_safe(report.summary()) + "\n")
-    if scope:
-        out.write(terminal_safe(f"Intacct: {scope}") + "\n")
+    if report.scope:
+        out.write(terminal_safe(f"Intacct: {report.scope}") + "\n")
     if not report.issues.empty:
         flagged = (
             f"would be flagged '{NEEDS_REVIEW}' in the CRM by the real run"
@@ -244,7 +244,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     elif args.format == "csv":
         write_csv(report.actions, out)
     else:
-        _print_sync(report, out, report.scope)
+        _print_sync(report, out)
     return _sync_code(report)
 
 
