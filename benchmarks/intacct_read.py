@@ -26,7 +26,8 @@ from benchmarks._support import (
 )
 from intacct_sync import HttpRequest, HttpResponse, Timeout, frames
 from intacct_sync.intacct import IntacctClient
-from intacct_sync.intacct._protocol import page_columns, parse_response, safe_parser
+from intacct_sync.intacct._columns import page_columns
+from intacct_sync.intacct._protocol import parse_response, safe_parser
 from intacct_sync.sandbox import COMPANIES
 from intacct_sync.sandbox.intacct import gateway as gw
 
@@ -178,7 +179,8 @@ def _time_ours(ia: IntacctClient, bodies: list[bytes]) -> float:
     start = time.perf_counter()
     for body in bodies:
         (result,) = parse_response(body).results
-        ia._frame("GLENTRY", result.data if result.data is not None else [], SELECT)
+        records: Any = result.data if result.data is not None else []
+        ia._frame("GLENTRY", records, SELECT, source=result.body)
     return time.perf_counter() - start
 
 
@@ -193,7 +195,7 @@ def _stages(ia: IntacctClient, bodies: list[bytes]) -> tuple[float, float, float
         (result,) = parse_response(body).results
         parsed = time.perf_counter()
         records: Any = result.data if result.data is not None else []
-        values, _ = page_columns(records)
+        values, _ = page_columns(records, source=result.body)
         extracted = time.perf_counter()
         kinds = ia._column_kinds("GLENTRY", types, values)
         frames.build_frame(values, kinds, order=SELECT)

@@ -38,9 +38,10 @@ not written.
 **On every frame.** Importing :mod:`intacct_sync` registers the ``isync`` DataFrame accessor
 (:class:`IsyncAccessor`), so any read chains into Arrow while reads keep returning plain
 DataFrames: ``ia.query(...).isync.to_arrow()``, ``.isync.to_parquet(path)``,
-``.isync.to_arrow_backed()``, ``.isync.kinds``. The all-pages reads of both clients also take
-``dtype_backend="pyarrow"`` (pandas' own spelling) and return Arrow-backed frames, each page
-converted as it arrives (:func:`with_backend`).
+``.isync.to_arrow_backed()``, ``.isync.kinds``. Every frame-returning read of both clients
+(all pages, page by page, by key) also takes ``dtype_backend="pyarrow"`` (pandas' own spelling)
+and returns Arrow-backed frames, child frames included, each page converted as it arrives
+(:func:`with_backend`; the list of reads is in ``docs/warehouse.md``).
 
 >>> from intacct_sync.arrow import to_arrow, to_parquet
 >>> table = to_arrow(ia.read_by_query("GLENTRY"))  # doctest: +SKIP
@@ -51,7 +52,7 @@ converted as it arrives (:func:`with_backend`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -71,6 +72,7 @@ __all__ = [
     "IsyncAccessor",
     "arrow_schema",
     "arrow_type",
+    "backend_converter",
     "kinds_of",
     "pages_with_backend",
     "to_arrow",
@@ -418,7 +420,9 @@ def with_backend(frame: pd.DataFrame, dtype_backend: DtypeBackend | None) -> pd.
 
     ``None`` and ``"numpy_nullable"`` keep the frames layer's dtypes (``string``, ``Int64``,
     ``boolean``, exact ``Decimal`` objects: already pandas' nullable dtypes, not numpy's own);
-    ``"pyarrow"`` gives ``pd.ArrowDtype`` columns of the :func:`to_arrow` schema.
+    ``"pyarrow"`` gives ``pd.ArrowDtype`` columns of the :func:`to_arrow` schema, and so do
+    the child frames the read carries in ``attrs["children"]`` (same relationships, same
+    ``parent_key``), so a child row joins its Arrow-backed parent as before.
 
     Args:
         frame: a read's typed frame.
@@ -430,7 +434,43 @@ def with_backend(frame: pd.DataFrame, dtype_backend: DtypeBackend | None) -> pd.
     Raises:
         InputError: another backend name, or as :func:`to_arrow`.
     """
-    return to_arrow_backed(frame) if _arrow_backend(dtype_backend) else frame
+    return backend_converter(dtype_backend)(frame)
+
+
+def backend_converter(
+    dtype_backend: DtypeBackend | None,
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """What a read does to each frame it returns for this ``dtype_backend=``, name checked now.
+
+    A read calls it before its first request, so a wrong name is refused with nothing sent,
+    then passes each page through the function it returns (:func:`with_backend` of a page).
+
+    Args:
+        dtype_backend: ``"pyarrow"``, ``"numpy_nullable"`` or None.
+
+    Returns:
+        The identity, or a function giving a frame (and its child frames) ``pd.ArrowDtype``
+        columns of the :func:`to_arrow` schema.
+
+    Raises:
+        InputError: another backend name.
+    """
+    return _arrow_backed_read if _arrow_backend(dtype_backend) else _unchanged
+
+
+def _unchanged(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+def _arrow_backed_read(frame: pd.DataFrame) -> pd.DataFrame:
+    result = to_arrow_backed(frame)
+    found = frame.attrs.get("children")
+    if isinstance(found, frames.ChildFrames):
+        result.attrs["children"] = frames.ChildFrames(
+            {name: to_arrow_backed(child) for name, child in found.items()},
+            parent_key=found.parent_key,
+        )
+    return result
 
 
 def _arrow_backend(dtype_backend: DtypeBackend | None) -> bool:
@@ -448,6 +488,9 @@ def pages_with_backend(
 ) -> Iterator[pd.DataFrame]:
     """Each page through :func:`with_backend`, as it comes (memory: one page of objects).
 
+    A generator: the name is checked when the first page is asked for, which is before the
+    read's first request when ``pages`` is a lazy read (an ``iter_*`` call).
+
     Args:
         pages: the pages of a read.
         dtype_backend: ``"pyarrow"``, ``"numpy_nullable"`` or None.
@@ -459,9 +502,9 @@ def pages_with_backend(
         InputError: another backend name (refused before the first page is read), or as
             :func:`to_arrow`.
     """
-    arrow = _arrow_backend(dtype_backend)  # a wrong name is refused before the first request
+    convert = backend_converter(dtype_backend)  # refused before the first request
     for page in pages:
-        yield to_arrow_backed(page) if arrow else page
+        yield convert(page)
 
 
 @pd.api.extensions.register_dataframe_accessor("isync")

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from xml.sax.saxutils import escape
@@ -21,8 +22,9 @@ from hypothesis import strategies as st
 
 from intacct_sync import frames
 from intacct_sync.errors import InputError
-from intacct_sync.intacct import _protocol
-from intacct_sync.intacct._protocol import page_columns, parse_response
+from intacct_sync.intacct import _columns
+from intacct_sync.intacct._columns import Records, page_columns
+from intacct_sync.intacct._protocol import parse_response
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,7 +131,7 @@ def test_fast_column_equals_general_column(data: st.DataObject, kind: frames.Kin
 def _general_path() -> Iterator[None]:
     """The conversion as it was before the fast paths: record by record, pandas typing."""
     with (
-        mock.patch.object(_protocol, "_uniform_flat_columns", return_value=None),
+        mock.patch.object(_columns, "_uniform_flat_columns", return_value=None),
         mock.patch.object(frames, "_wire_column", return_value=None),
     ):
         yield
@@ -184,7 +186,8 @@ def _records() -> st.SearchStrategy[list[list[tuple[str | None, str]]]]:
 
 def _page_frame(body: bytes) -> pd.DataFrame:
     (result,) = parse_response(body).results
-    values, _ = page_columns(result.data if result.data is not None else [])
+    records: Records = result.data if result.data is not None else []
+    values, _ = page_columns(records, source=result.body)
     return frames.build_frame(values, _LAYOUT, order=list(_LAYOUT))
 
 
@@ -212,9 +215,9 @@ def test_uniform_page_columns_equal_record_by_record(
 ) -> None:
     (result,) = parse_response(_body(records)).results
     assert result.data is not None
-    fast = _protocol._uniform_flat_columns(result.data)
+    fast = _columns._uniform_flat_columns(result.data)
     if fast is not None:
-        assert fast == _protocol._columns_by_record(result.data)[0]
+        assert fast == _columns._columns_by_record(result.data)[0]
 
 
 def _long(value: str, n: int = 100) -> list[str | None]:
@@ -249,3 +252,168 @@ def test_bad_cell_in_a_long_column_names_its_row(kind: frames.Kind, bad: str) ->
     with pytest.raises(InputError) as caught:
         frames.build_frame({"F": values}, {"F": kind})
     assert (caught.value.row, caught.value.field, caught.value.value) == (70, "F", bad)
+
+
+# -- the page read from the body's text ---------------------------------------------------------
+
+_CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "intacct"
+_FIELDS = ["RECORDNO", "DESCRIPTION", "DEPARTMENT"]
+# Values whose raw text is not what the parser gives (references, CR LF), markup characters,
+# white space only, and text that looks like markup once unescaped.
+_RAW_VALUES = st.one_of(
+    _XML_TEXT,
+    st.sampled_from(["", " ", "\n  ", "a\r\nb", "x\ry", "&amp;", "<GLENTRY>", "]]", "\u00a0"]),
+    st.none(),
+)
+# What can sit between two tags of a record: nothing, pretty-printing, or markup the text path
+# must see through or decline (a comment, a PI, a CDATA section), never misread.
+_GAPS = st.sampled_from(
+    ["", "", "\n    ", "\r\n\t", " ", "<!-- c -->", "<?pi x?>", "<!-- <GLENTRY><RECORDNO>9 -->"]
+)
+
+
+def _text_value(value: str | None, name: str, form: str) -> str:
+    if value is None:
+        return f"<{name}/>" if form == "short" else f"<{name}{' ' if form == 'spaced' else ''}/>"
+    if form == "cdata" and "]]>" not in value and "\r" not in value:
+        return f"<{name}><![CDATA[{value}]]></{name}>"
+    return f"<{name}>{escape(value, {chr(13): '&#13;'} if form == 'cr' else {})}</{name}>"
+
+
+def _text_page(draw: st.DrawFn) -> tuple[bytes, bool]:
+    """A query page built as text, and whether it is the plain shape the text path must read."""
+    rows = draw(st.lists(st.lists(_RAW_VALUES, min_size=3, max_size=3), min_size=1, max_size=25))
+    gap = draw(st.sampled_from(["", "\n      "]))
+    odd = draw(st.sampled_from(["none"] * 6 + ["gap", "cdata", "cr", "attr", "order", "nested"]))
+    odd_row = draw(st.integers(0, len(rows) - 1))
+    records = []
+    for index, row in enumerate(rows):
+        names = list(_FIELDS)
+        if odd == "order" and index == odd_row:
+            names.reverse()
+        cells = []
+        for name, value in zip(names, row, strict=True):
+            form = draw(st.sampled_from(["full", "short", "spaced"]))
+            if index == odd_row and odd in ("cdata", "cr"):
+                form = odd
+            if value is not None and form in ("short", "spaced"):
+                form = "full"
+            cells.append(_text_value(value, name, form))
+        if odd == "nested" and index == odd_row:
+            cells[1] = "<DESCRIPTION><X>1</X></DESCRIPTION>"
+        between = draw(_GAPS) if odd == "gap" and index == odd_row else gap
+        opening = '<GLENTRY a="1">' if odd == "attr" and index == odd_row else "<GLENTRY>"
+        records.append(opening + between + gap.join(cells) + gap + "</GLENTRY>")
+    envelope_gap = draw(st.sampled_from(["", "\n  ", "<!-- <GLENTRY><RECORDNO>1</RECORDNO> -->"]))
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<response><control><status>success</status>'
+        f"<controlid>c</controlid></control>{envelope_gap}<operation><authentication>"
+        "<status>success</status></authentication><result><status>success</status>"
+        f'<function>query</function><data listtype="GLENTRY" count="{len(rows)}">'
+        + gap.join(records)
+        + "</data></result></operation></response>"
+    )
+    plain = odd == "none" and not envelope_gap.startswith("<!")
+    return body.encode(), plain
+
+
+@st.composite
+def _text_pages(draw: st.DrawFn) -> tuple[bytes, bool]:
+    return _text_page(draw)
+
+
+@_SETTINGS
+@given(page=_text_pages())
+def test_page_read_from_the_text_equals_the_page_read_record_by_record(
+    page: tuple[bytes, bool],
+) -> None:
+    body, plain = page
+    (result,) = parse_response(body).results
+    assert result.data is not None
+    truth = _columns._columns_by_record(result.data)[0]
+    assert page_columns(result.data, source=result.body)[0] == truth
+    first = result.data[0]
+    read = _columns._text_columns(result.data, "GLENTRY", [str(c.tag) for c in first], body)
+    if plain:
+        # The plain shapes are read from the text, not only declined to the tree.
+        assert read == truth
+    elif read is not None:
+        assert read == truth
+
+
+def test_a_second_result_with_records_of_the_same_tag_is_not_read_as_this_page() -> None:
+    record = "<GLENTRY><RECORDNO>{}</RECORDNO></GLENTRY>"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
+        "</control><operation><authentication><status>success</status></authentication>"
+        f'<result><status>success</status><data count="1">{record.format(1)}</data></result>'
+        f'<result><status>success</status><data count="1">{record.format(2)}</data></result>'
+        "</operation></response>"
+    ).encode()
+    first, second = parse_response(body).results
+    assert first.data is not None and second.data is not None
+    assert page_columns(first.data, source=first.body)[0] == {"RECORDNO": ["1"]}
+    assert page_columns(second.data, source=second.body)[0] == {"RECORDNO": ["2"]}
+    assert _columns._text_columns(first.data, "GLENTRY", ["RECORDNO"], body) is None
+
+
+def test_a_body_in_another_encoding_is_read_from_the_tree() -> None:
+    body = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?><response><control><status>success'
+        "</status></control><operation><authentication><status>success</status>"
+        '</authentication><result><status>success</status><data count="1"><GLENTRY>'
+        "<DESCRIPTION>caf\xe9</DESCRIPTION></GLENTRY></data></result></operation></response>"
+    ).encode("latin-1")
+    (result,) = parse_response(body).results
+    assert result.data is not None
+    assert _columns._text_columns(result.data, "GLENTRY", ["DESCRIPTION"], body) is None
+    assert page_columns(result.data, source=body)[0] == {"DESCRIPTION": ["caf\xe9"]}
+
+
+@pytest.mark.parametrize(
+    "sample",
+    sorted(p.name for p in _CONFORMANCE.glob("*.xml") if b"<data" in p.read_bytes()),
+)
+def test_every_real_page_reads_the_same_from_its_text(sample: str) -> None:
+    body = (_CONFORMANCE / sample).read_bytes()
+    try:
+        results = parse_response(body).results
+    except Exception:  # refusals carry no page
+        return
+    for result in results:
+        if result.data is None or len(result.data) == 0:
+            continue
+        assert page_columns(result.data, source=body) == page_columns(result.records)
+
+
+def test_the_reference_samples_pretty_printed_pages_are_read_from_the_text() -> None:
+    # Real answers are indented (the reference samples): the text path must take them.
+    for sample in ("resp_readbyquery_class_page1_of_2.xml", "resp_readbyquery_glaccount_page1.xml"):
+        body = (_CONFORMANCE / sample).read_bytes()
+        (result,) = parse_response(body).results
+        assert result.data is not None
+        names = [str(c.tag) for c in result.data[0]]
+        read = _columns._text_columns(result.data, str(result.data[0].tag), names, body)
+        assert read is not None, sample
+        assert read == _columns._columns_by_record(result.data)[0]
+
+
+def test_a_query_through_the_client_reads_its_pages_from_the_text(shared_sb: Any) -> None:
+    # The client hands each page's body along: the text path reads the query's pages, and the
+    # frame is the one the tree gives.
+    select = ["RECORDNO", "BATCHNO", "TRX_AMOUNT", "ENTRY_DATE", "DESCRIPTION", "DEPARTMENT"]
+    answers: list[Any] = []
+    original = _columns._text_columns
+
+    def text_columns(*args: Any) -> Any:
+        answers.append(original(*args))
+        return answers[-1]
+
+    with shared_sb.intacct_client() as ia:
+        with mock.patch.object(_columns, "_text_columns", text_columns):
+            fast = ia.query("GLENTRY", select=select)
+        with mock.patch.object(_columns, "_text_columns", return_value=None):
+            tree = ia.query("GLENTRY", select=select)
+    assert answers and all(answer is not None for answer in answers)
+    assert len(fast) > 0
+    pd.testing.assert_frame_equal(fast, tree, check_exact=True)

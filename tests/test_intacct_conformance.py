@@ -23,6 +23,7 @@ from intacct_sync.errors import (
     ProtocolError,
 )
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._columns import page_columns
 from intacct_sync.intacct._fields import INSPECT_KINDS, inspect_rows
 from intacct_sync.intacct._protocol import (
     Envelope,
@@ -31,7 +32,6 @@ from intacct_sync.intacct._protocol import (
     Response,
     SessionAuth,
     build_request,
-    page_columns,
     parse_response,
     safe_parser,
 )

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._columns import page_columns
 from intacct_sync.intacct._protocol import (
     Envelope,
     Function,
     SessionAuth,
     build_request,
-    page_columns,
     safe_parser,
 )
 from intacct_sync.intacct.filters import equal_to, query_string

@@ -1,6 +1,10 @@
 """Reads of the XML client: ``readByQuery``/``readMore``, ``query`` (offset paging),
 ``read``/``readByName`` and ``getDimensions``; each public call is served by the REST backend
 when the client speaks REST.
+
+Over 600 lines for a reason: one public method per read form of the facade, each with the
+full docstring users read in a notebook; the wire work lives in ``_functions``, ``_pages`` and
+``_xml_types``.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from intacct_sync import frames
 from intacct_sync._http.governor import DEFAULT_LIMITS
 from intacct_sync._http.progress import Progress
 from intacct_sync._http.progress import progress as progress_bar
-from intacct_sync.arrow import DtypeBackend, pages_with_backend
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._columns import Records, page_columns
 from intacct_sync.intacct._fields import DIMENSION_COLUMNS, FieldNames, spell_query
 from intacct_sync.intacct._pages import offset_pages
-from intacct_sync.intacct._protocol import Function, Records, Result, page_columns
+from intacct_sync.intacct._protocol import Function, Result
 from intacct_sync.intacct._session import child_text, raise_for_result
 from intacct_sync.intacct._xml_types import XmlTypes
 from intacct_sync.intacct.filters import Filter
@@ -47,6 +52,7 @@ class XmlReads(XmlTypes):
         page_size: int | None = None,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield one typed DataFrame per page of ``readByQuery`` / ``readMore``.
 
@@ -62,19 +68,30 @@ class XmlReads(XmlTypes):
             docparid: transaction definition (``Sales Order``): an order-entry read then
                 carries that definition's document-specific fields (reference §13.4).
             progress: show a progress bar (needs tqdm).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Yields:
             One typed DataFrame per page (an empty read yields one empty frame).
 
         Raises:
-            InputError: ``page_size`` is out of range; over REST, an object with no REST
-                counterpart on record.
+            InputError: ``page_size`` is out of range, or ``dtype_backend`` is not a backend
+                name (before any request); over REST, an object with no REST counterpart on
+                record.
             FunctionError: Intacct refused the read (an unknown object or field, a query it
                 cannot parse).
         """
+        convert = backend_converter(dtype_backend)
         if self._rest is not None:
             yield from self._rest.iter_read_by_query(
-                obj, query, fields=fields, page_size=page_size, docparid=docparid, progress=progress
+                obj,
+                query,
+                fields=fields,
+                page_size=page_size,
+                docparid=docparid,
+                progress=progress,
+                dtype_backend=dtype_backend,
             )
             return
         field_list = fields if isinstance(fields, str) else ",".join(fields)
@@ -98,7 +115,7 @@ class XmlReads(XmlTypes):
                         records: Records = _page(result)
                         if restart:
                             records = [r for r in result.records if _recordno(r) not in seen]
-                        frame = self._frame(obj, records, columns)
+                        frame = self._frame(obj, records, columns, source=result.body)
                         if "RECORDNO" in frame.columns:
                             seen.update(int(n) for n in frame["RECORDNO"].dropna())
                         else:
@@ -106,7 +123,7 @@ class XmlReads(XmlTypes):
                         yielded += len(frame)
                         bar.update(len(frame))
                         if len(frame) or yielded == 0:
-                            yield frame
+                            yield convert(frame)
                         if not result.num_remaining or not result.result_id:
                             return
                         # One request at a time: readMore continues the resultId's cursor
@@ -169,12 +186,21 @@ class XmlReads(XmlTypes):
                 cannot parse).
         """
         pages = self.iter_read_by_query(
-            obj, query, fields=fields, page_size=page_size, docparid=docparid, progress=progress
+            obj,
+            query,
+            fields=fields,
+            page_size=page_size,
+            docparid=docparid,
+            progress=progress,
+            dtype_backend=dtype_backend,
         )
-        return concat(pages_with_backend(pages, dtype_backend))
+        return concat(pages)
 
     def read_by_query_batch(
-        self, reads: Sequence[tuple[str, str, Sequence[str]]]
+        self,
+        reads: Sequence[tuple[str, str, Sequence[str]]],
+        *,
+        dtype_backend: DtypeBackend | None = None,
     ) -> list[pd.DataFrame]:
         """Several ``readByQuery`` reads in one request, as text frames (no ``lookup``).
 
@@ -184,16 +210,20 @@ class XmlReads(XmlTypes):
 
         Args:
             reads: ``(object, query, fields)`` per read; ``["*"]`` reads every field.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One frame per read, in order, with exactly ``fields`` (every field returned, for
             ``["*"]``) as ``string`` columns.
 
         Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
             FunctionError: a read was refused.
         """
+        convert = backend_converter(dtype_backend)
         if self._rest is not None:
-            return self._rest.read_by_query_batch(reads)
+            return self._rest.read_by_query_batch(reads, dtype_backend=dtype_backend)
         if not reads:
             return []
         functions = [
@@ -222,10 +252,10 @@ class XmlReads(XmlTypes):
                 if not result.num_remaining or not result.result_id:
                     break
                 result = self._call(fn.read_more(result.result_id), f"intacct readMore {obj}")
-            out.append(frames.build_frame(columns, {}, order=wanted or list(columns)))
+            out.append(convert(frames.build_frame(columns, {}, order=wanted or list(columns))))
         return out
 
-    def dimensions(self) -> pd.DataFrame:
+    def dimensions(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The company's dimensions (``getDimensions``): ``objectName``, ``objectLabel``,
         ``termLabel``, ``userDefinedDimension``, ``enabledInGL``.
 
@@ -233,20 +263,26 @@ class XmlReads(XmlTypes):
         with :meth:`query` on that object (``id``, ``name``) and a journal line takes the
         value's ``id`` in ``GLDIM<objectName>`` (reference §13.5).
 
+        Args:
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
+
         Returns:
             A DataFrame with one row per dimension, booleans as ``boolean``.
 
         Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
             FunctionError: Intacct refused the call.
         """
+        convert = backend_converter(dtype_backend)
         if self._rest is not None:
-            return self._rest.dimensions()
+            return self._rest.dimensions(dtype_backend=dtype_backend)
         result = self._call(fn.get_dimensions(), "intacct getDimensions")
         nodes = [] if result.data is None else list(result.data.iter("dimension"))
         rows = [
             {name: child_text(node, name) or None for name in DIMENSION_COLUMNS} for node in nodes
         ]
-        return frames.frame_from_records(rows, DIMENSION_COLUMNS)
+        return convert(frames.frame_from_records(rows, DIMENSION_COLUMNS))
 
     def iter_query(
         self,
@@ -259,6 +295,7 @@ class XmlReads(XmlTypes):
         case_insensitive: bool = False,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield one typed DataFrame per page of the ``query`` function (offset paging).
 
@@ -295,6 +332,9 @@ class XmlReads(XmlTypes):
             case_insensitive: compare strings without case.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Yields:
             One typed DataFrame per page, its columns the selected fields in their own
@@ -303,9 +343,12 @@ class XmlReads(XmlTypes):
         Raises:
             InputError: a field the object does not have (the closest spelling named), a
                 filter value that is missing or of an unsupported type, ``STATUS`` filtered
-                with ``T``/``F``, or ``"*"`` for an object whose definition cannot be read.
+                with ``T``/``F``, ``"*"`` for an object whose definition cannot be read, or a
+                ``dtype_backend`` that is not a backend name (before any request).
             FunctionError: Intacct refused the query.
         """
+        # Checked first: spelling the names may already ask for the object's definition.
+        convert = backend_converter(dtype_backend)
         every = select is None or (isinstance(select, str) and select.strip() == "*")
         select, filter, order_by = spell_query(
             obj, self._query_names(obj, docparid, every=every), select, filter, order_by
@@ -320,12 +363,13 @@ class XmlReads(XmlTypes):
                 case_insensitive=case_insensitive,
                 docparid=docparid,
                 progress=progress,
+                dtype_backend=dtype_backend,
             )
             return
         select, order_by, columns = self._stable_query(obj, select, order_by)
         size = min(page_size or max(self.page_size, fn.MAX_QUERY_PAGE), fn.MAX_QUERY_PAGE)
         with progress_bar(enabled=progress, desc=f"query {obj}") as bar:
-            yield from self._offset_pages(
+            pages = self._offset_pages(
                 obj,
                 lambda offset: fn.query(
                     obj,
@@ -340,6 +384,7 @@ class XmlReads(XmlTypes):
                 columns,
                 bar,
             )
+            yield from map(convert, pages)  # lazy: each page converted as it is handed over
 
     def _offset_pages(
         self,
@@ -358,7 +403,7 @@ class XmlReads(XmlTypes):
 
         def frame_of(result: Result) -> pd.DataFrame:
             bar.set_total(result.total_count)
-            frame = self._frame(obj, _page(result), columns)
+            frame = self._frame(obj, _page(result), columns, source=result.body)
             frame = frame[columns] if list(frame.columns) != columns else frame
             bar.update(len(frame))
             return frame
@@ -492,11 +537,17 @@ class XmlReads(XmlTypes):
             case_insensitive=case_insensitive,
             docparid=docparid,
             progress=progress,
+            dtype_backend=dtype_backend,
         )
-        return concat(pages_with_backend(pages, dtype_backend))
+        return concat(pages)
 
     def read(
-        self, obj: str, keys: Iterable[int | str], *, fields: str | Sequence[str] = "*"
+        self,
+        obj: str,
+        keys: Iterable[int | str],
+        *,
+        fields: str | Sequence[str] = "*",
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """The records of ``obj`` with these record numbers (``RECORDNO``), as one typed frame.
 
@@ -509,19 +560,30 @@ class XmlReads(XmlTypes):
             obj: object name.
             keys: record numbers.
             fields: ``"*"`` or field names.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``; child frames too), each page converted as it arrives; None
+                keeps the typed dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
-            One typed DataFrame with a row per record found.
+            One typed DataFrame with a row per record found; owned lines (``ENTRIES``) in
+            ``attrs["children"]``.
 
         Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
             FunctionError: Intacct refused a read (an unknown object or field).
         """
+        convert = backend_converter(dtype_backend)
         if self._rest is not None:
-            return self._rest.read(obj, keys, fields=fields)
-        return self._read_keys(obj, [str(k) for k in keys], fields, fn.read, "read")
+            return self._rest.read(obj, keys, fields=fields, dtype_backend=dtype_backend)
+        return self._read_keys(obj, [str(k) for k in keys], fields, fn.read, "read", convert)
 
     def read_by_name(
-        self, obj: str, names: Iterable[str], *, fields: str | Sequence[str] = "*"
+        self,
+        obj: str,
+        names: Iterable[str],
+        *,
+        fields: str | Sequence[str] = "*",
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """The records of ``obj`` with these ids (its ID field: ``ACCOUNTNO``, ``CUSTOMERID``).
 
@@ -534,18 +596,23 @@ class XmlReads(XmlTypes):
             obj: object name.
             names: values of the object's ID field.
             fields: ``"*"`` or field names.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``; child frames too), each page converted as it arrives; None
+                keeps the typed dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One typed DataFrame with a row per record found.
 
         Raises:
-            InputError: a name contains a comma (the keys are sent comma-separated); over
-                REST, an object with no ID field.
+            InputError: a name contains a comma (the keys are sent comma-separated), or
+                ``dtype_backend`` is not a backend name (before any request); over REST, an
+                object with no ID field.
             FunctionError: Intacct refused a read (an unknown object or field).
         """
+        convert = backend_converter(dtype_backend)
         if self._rest is not None:
-            return self._rest.read_by_name(obj, names, fields=fields)
-        return self._read_keys(obj, list(names), fields, fn.read_by_name, "readByName")
+            return self._rest.read_by_name(obj, names, fields=fields, dtype_backend=dtype_backend)
+        return self._read_keys(obj, list(names), fields, fn.read_by_name, "readByName", convert)
 
     def _read_keys(
         self,
@@ -554,12 +621,13 @@ class XmlReads(XmlTypes):
         fields: str | Sequence[str],
         build: Callable[..., etree._Element],
         name: str,
+        convert: Callable[[pd.DataFrame], pd.DataFrame],
     ) -> pd.DataFrame:
         field_list = fields if isinstance(fields, str) else ",".join(fields)
         columns = None if field_list.strip() == "*" else [f.strip() for f in field_list.split(",")]
         chunks = [keys[i : i + _MAX_KEYS] for i in range(0, len(keys), _MAX_KEYS)]
         if not chunks:
-            return self._frame(obj, [], columns)
+            return convert(self._frame(obj, [], columns))
         pages = []
         for start in range(0, len(chunks), self.batch_size):
             functions = [
@@ -571,7 +639,8 @@ class XmlReads(XmlTypes):
             response = self.execute(functions, what=f"intacct {name} {obj}")
             for result in response.results:
                 raise_for_result(result)
-                pages.append(self._frame(obj, _page(result), columns))
+                # Each answer converted as it is read: one answer's Decimal objects at a time.
+                pages.append(convert(self._frame(obj, _page(result), columns, source=result.body)))
         return concat(iter(pages))
 
 

@@ -11,8 +11,10 @@ import pandas as pd
 from lxml import etree
 
 from intacct_sync import frames
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
+from intacct_sync.intacct._columns import Records, page_columns
 from intacct_sync.intacct._fields import (
     INSPECT_COLUMNS,
     LOOKUP_COLUMNS,
@@ -23,7 +25,6 @@ from intacct_sync.intacct._fields import (
     types_from_inspect,
     types_from_lookup,
 )
-from intacct_sync.intacct._protocol import Records, page_columns
 from intacct_sync.intacct._session import XmlSession
 from intacct_sync.intacct._writes import _ID_FIELDS
 
@@ -35,7 +36,7 @@ log = logging.getLogger("intacct_sync.intacct")
 class XmlTypes(XmlSession):
     """Field types and frames (a mixin of :class:`~intacct_sync.IntacctClient`)."""
 
-    def lookup(self, obj: str) -> pd.DataFrame:
+    def lookup(self, obj: str, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The object's field definitions (``lookup``): one row per field.
 
         Columns: ``ID``, ``LABEL``, ``DESCRIPTION``, ``REQUIRED``, ``READONLY``, ``DATATYPE``,
@@ -43,16 +44,22 @@ class XmlTypes(XmlSession):
 
         Args:
             obj: object name (``GLBATCH``).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with one row per field of the object (its own spelling in ``ID``).
-        """
-        if self._rest is not None:
-            return self._rest.lookup(obj)
-        result = self._call(fn.lookup(obj), f"intacct lookup {obj}")
-        return frames.frame_from_records(lookup_rows(result.data), LOOKUP_COLUMNS)
 
-    def inspect(self, obj: str) -> pd.DataFrame:
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
+        """
+        convert = backend_converter(dtype_backend)
+        if self._rest is not None:
+            return self._rest.lookup(obj, dtype_backend=dtype_backend)
+        result = self._call(fn.lookup(obj), f"intacct lookup {obj}")
+        return convert(frames.frame_from_records(lookup_rows(result.data), LOOKUP_COLUMNS))
+
+    def inspect(self, obj: str, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The object's legacy field definitions (``inspect detail="1"``): one row per field.
 
         Columns: ``Name``, ``GroupName``, ``dataName``, ``externalDataName`` (``string``,
@@ -62,13 +69,19 @@ class XmlTypes(XmlSession):
 
         Args:
             obj: object name (``GLBATCH``).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with one row per field of the object.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
+        convert = backend_converter(dtype_backend)
         self._xml_only("inspect")
         result = self._call(fn.inspect(obj), f"intacct inspect {obj}")
-        return frames.frame_from_records(inspect_rows(result.data), INSPECT_COLUMNS)
+        return convert(frames.frame_from_records(inspect_rows(result.data), INSPECT_COLUMNS))
 
     def field_kinds(self, obj: str) -> dict[str, frames.Kind]:
         """Column kinds of ``obj`` from its ``lookup`` (or ``inspect``), cached per client.
@@ -169,9 +182,16 @@ class XmlTypes(XmlSession):
             )
         return kinds
 
-    def _frame(self, obj: str, records: Records, columns: Sequence[str] | None) -> pd.DataFrame:
+    def _frame(
+        self,
+        obj: str,
+        records: Records,
+        columns: Sequence[str] | None,
+        *,
+        source: bytes | None = None,
+    ) -> pd.DataFrame:
         types = self._schema(obj)
-        values, children = page_columns(records)
+        values, children = page_columns(records, source=source)
         kinds = self._column_kinds(obj, types, values)
         order = list(columns) if columns is not None else list(types.order)
         frame = frames.build_frame(values, kinds, order=order)

@@ -11,7 +11,7 @@ import pandas as pd
 from intacct_sync._http.ahead import read_ahead
 from intacct_sync._http.progress import progress as progress_bar
 from intacct_sync._http.transport import HttpResponse
-from intacct_sync.arrow import DtypeBackend, with_backend
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import (
     IncompleteWriteError,
     InputError,
@@ -262,16 +262,19 @@ class _BulkMixin(_Session):
             soql: the query.
             include_deleted: ``queryAll`` (deleted and archived rows too).
             timeout: seconds to wait for the job.
-            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns, each page converted as
-                it is parsed (:func:`intacct_sync.arrow.with_backend`).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A typed DataFrame of every row.
 
         Raises:
+            InputError: ``dtype_backend`` is not a backend name (before the job is created).
             SalesforceError: the job failed (``JOB_FAILED`` with Salesforce's message).
             RequestTimeout: the job did not finish in time.
         """
+        convert = backend_converter(dtype_backend)  # before describe and the job request
         shape = wire.QueryShape.build(wire.parse_select(soql), self._describe_or_none)
         spec = {
             "operation": "queryAll" if include_deleted else "query",
@@ -296,7 +299,7 @@ class _BulkMixin(_Session):
         for response in read_ahead(self._result_pages(job.id), name="salesforce-bulk"):
             header, rows = wire.parse_csv(response.body)
             records = [dict(zip(header, row, strict=True)) for row in rows]
-            pages.append(with_backend(shape.frame(records), dtype_backend))
+            pages.append(convert(shape.frame(records)))
         frame = pages[0] if len(pages) == 1 else wire.concat_pages(pages)
         frame.attrs["total_size"] = len(frame)
         return frame

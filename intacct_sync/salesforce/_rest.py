@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 
 from intacct_sync._http.progress import progress as progress_bar
-from intacct_sync.arrow import DtypeBackend, pages_with_backend
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.frames import Kind, build_frame, frame_from_records
 from intacct_sync.salesforce import _protocol as wire
 from intacct_sync.salesforce._session import _Session
@@ -18,12 +18,20 @@ from intacct_sync.salesforce._session import _Session
 class _RestMixin(_Session):
     """The REST query and sObject reads."""
 
-    def sobjects(self) -> pd.DataFrame:
+    def sobjects(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """Describe Global: one row per sObject (name, label, keyPrefix, custom, queryable...).
+
+        Args:
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with one row per sObject.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
+        convert = backend_converter(dtype_backend)
         data = self._json("GET", "sobjects", idempotent=True) or {}
         kinds: dict[str, Kind] = {
             "name": "text",
@@ -36,14 +44,22 @@ class _RestMixin(_Session):
             "deletable": "boolean",
         }
         rows = [{k: s.get(k) for k in kinds} for s in data.get("sobjects") or ()]
-        return frame_from_records(rows, kinds)
+        return convert(frame_from_records(rows, kinds))
 
-    def limits(self) -> pd.DataFrame:
+    def limits(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The org's limits: one row per limit with ``Name``, ``Max``, ``Remaining``, ``Used``.
+
+        Args:
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with one row per limit.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
+        convert = backend_converter(dtype_backend)
         data = self._json("GET", "limits", idempotent=True) or {}
         rows = [
             {
@@ -63,7 +79,7 @@ class _RestMixin(_Session):
             "Remaining": "integer",
             "Used": "integer",
         }
-        return frame_from_records(rows, kinds)
+        return convert(frame_from_records(rows, kinds))
 
     # ------------------------------------------------------------------ query
 
@@ -110,29 +126,46 @@ class _RestMixin(_Session):
         >>> lines.merge(opps, left_on="parent_id", right_on="Id")  # doctest: +SKIP
         """
         pages = list(
-            pages_with_backend(
-                self.iter_query(soql, include_deleted=include_deleted, progress=progress),
-                dtype_backend,
+            self.iter_query(
+                soql,
+                include_deleted=include_deleted,
+                progress=progress,
+                dtype_backend=dtype_backend,
             )
         )
         if len(pages) == 1:
             return pages[0]
         return wire.concat_pages(pages)
 
-    def query_all(self, soql: str, *, progress: bool = False) -> pd.DataFrame:
+    def query_all(
+        self, soql: str, *, progress: bool = False, dtype_backend: DtypeBackend | None = None
+    ) -> pd.DataFrame:
         """Like :meth:`query` through ``queryAll``: deleted and archived rows included.
 
         Args:
             soql: the SOQL statement.
             progress: show a progress bar (needs tqdm).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A typed DataFrame of every row, deleted and archived ones included.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
-        return self.query(soql, include_deleted=True, progress=progress)
+        return self.query(
+            soql, include_deleted=True, progress=progress, dtype_backend=dtype_backend
+        )
 
     def iter_query(
-        self, soql: str, *, include_deleted: bool = False, progress: bool = False
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Run a SOQL query and yield one typed DataFrame per page (memory: one page).
 
@@ -143,10 +176,19 @@ class _RestMixin(_Session):
             soql: the SOQL statement.
             include_deleted: read through ``queryAll`` (deleted and archived rows too).
             progress: show a progress bar (needs tqdm).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`); the child
+                frames of a page too.
 
         Yields:
             One typed DataFrame per page, every page with the same columns and dtypes.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
+        # Before describe, which is a request of its own.
+        convert = backend_converter(dtype_backend)
         shape = wire.QueryShape.build(wire.parse_select(soql), self._describe_or_none)
         resource = "queryAll" if include_deleted else "query"
         url: str | None = f"{resource}?{urlencode({'q': soql}, quote_via=quote)}"
@@ -160,9 +202,9 @@ class _RestMixin(_Session):
                     bar.set_total(page.total_size)
                     first = False
                 if shape.count_only:
-                    yield build_frame({"count": [page.total_size]}, {"count": "integer"})
+                    yield convert(build_frame({"count": [page.total_size]}, {"count": "integer"}))
                     return
-                yield self._page_frame(shape, page, headers)
+                yield convert(self._page_frame(shape, page, headers))
                 bar.update(len(page.records))
                 url = None if page.done else page.next_records_url
 
@@ -230,7 +272,14 @@ class _RestMixin(_Session):
         )
         return [str(i) for i in (data or {}).get("ids") or ()]
 
-    def deleted(self, sobject: str, *, start: Any, end: Any) -> pd.DataFrame:
+    def deleted(
+        self,
+        sobject: str,
+        *,
+        start: Any,
+        end: Any,
+        dtype_backend: DtypeBackend | None = None,
+    ) -> pd.DataFrame:
         """Records deleted between ``start`` and ``end``: columns ``id``, ``deletedDate``.
 
         Salesforce keeps this for at most 15 days.
@@ -239,17 +288,23 @@ class _RestMixin(_Session):
             sobject: the sObject.
             start: the window's start (timezone-aware).
             end: the window's end (timezone-aware).
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with ``id`` and ``deletedDate`` per record.
+
+        Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
         """
+        convert = backend_converter(dtype_backend)
         data = self._json(
             "GET",
             f"sobjects/{quote(sobject, safe='')}/deleted/?{_window(start, end)}",
             idempotent=True,
         )
         rows = (data or {}).get("deletedRecords") or []
-        return frame_from_records(rows, {"id": "text", "deletedDate": "timestamp"})
+        return convert(frame_from_records(rows, {"id": "text", "deletedDate": "timestamp"}))
 
 
 def _window(start: Any, end: Any) -> str:

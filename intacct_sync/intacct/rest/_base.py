@@ -27,6 +27,7 @@ from intacct_sync._http.transport import (
     Transport,
     send,
 )
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import (
     AuthenticationError,
     ControlError,
@@ -319,20 +320,24 @@ class RestBase(ClientBase):
         kinds.update({f.xml: f.kind for f in target.fields})
         return kinds
 
-    def lookup(self, obj: str) -> pd.DataFrame:
+    def lookup(self, obj: str, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The object's fields in the columns of the XML ``lookup`` (``ID``, ``DATATYPE``...).
 
         Args:
             obj: the XML object name (``GLACCOUNT``) or a REST object path.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A frame with one row per field: ``ID``, ``LABEL``, ``DATATYPE``, ``READONLY``.
 
         Raises:
-            InputError: no REST object is on record for this XML object.
+            InputError: no REST object is on record for this XML object, or ``dtype_backend``
+                is not a backend name (before any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
+        convert = backend_converter(dtype_backend)
         target = self._target(obj)
         rows = [
             {"ID": name, "LABEL": name, "DATATYPE": _KIND_WORDS[kind], "READONLY": False}
@@ -341,7 +346,7 @@ class RestBase(ClientBase):
         read_only = {f.xml for f in target.fields if f.read_only}
         for row in rows:
             row["READONLY"] = row["ID"] in read_only
-        return frames.frame_from_records(rows, LOOKUP_COLUMNS)
+        return convert(frames.frame_from_records(rows, LOOKUP_COLUMNS))
 
     def _target(
         self, obj: str, *, statistical: bool = False, docparid: str | None = None

@@ -15,6 +15,7 @@ import pandas as pd
 
 from intacct_sync import frames
 from intacct_sync._http.progress import progress as progress_bar
+from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import (
     InputError,
 )
@@ -53,6 +54,7 @@ class RestReads(RestBase):
         case_insensitive: bool = False,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield one typed DataFrame per page of the query service; memory bounded by a page.
 
@@ -70,16 +72,21 @@ class RestReads(RestBase):
             case_insensitive: compare strings without case.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Yields:
             One typed DataFrame per page (an empty read yields one empty frame).
 
         Raises:
-            InputError: no REST object is on record for ``obj``, or a filter value of an
-                unsupported type.
+            InputError: no REST object is on record for ``obj``, a filter value of an
+                unsupported type, or a ``dtype_backend`` that is not a backend name (before
+                any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
+        convert = backend_converter(dtype_backend)
         spec = None if filter is None else to_filter(filter)
         size = min(page_size or self.page_size, wire.MAX_PAGE_SIZE)
         yielded = False
@@ -92,7 +99,7 @@ class RestReads(RestBase):
                     bar.update(len(frame))
                     if len(frame) or not yielded:
                         yielded = True
-                        yield frame
+                        yield convert(frame)
 
     def _iter_target(
         self,
@@ -213,6 +220,7 @@ class RestReads(RestBase):
         case_insensitive: bool = False,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """All pages of :meth:`iter_query` as one typed DataFrame.
 
@@ -225,6 +233,9 @@ class RestReads(RestBase):
             case_insensitive: compare strings without case.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One typed DataFrame of every matching record.
@@ -244,6 +255,7 @@ class RestReads(RestBase):
                 case_insensitive=case_insensitive,
                 docparid=docparid,
                 progress=progress,
+                dtype_backend=dtype_backend,
             )
         )
         if len(pages) == 1:
@@ -273,7 +285,12 @@ class RestReads(RestBase):
         return [f.xml for f in fields if f not in missing]
 
     def read(
-        self, obj: str, keys: Iterable[int | str], *, fields: str | Sequence[str] = "*"
+        self,
+        obj: str,
+        keys: Iterable[int | str],
+        *,
+        fields: str | Sequence[str] = "*",
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """Records by ``RECORDNO`` (REST ``key``), through the query service (flat rows, §4).
 
@@ -281,19 +298,28 @@ class RestReads(RestBase):
             obj: the XML object name or a REST object path.
             keys: record numbers.
             fields: ``"*"`` or field names.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``; child frames too), each page converted as it arrives; None
+                keeps the typed dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One typed DataFrame with a row per record found.
 
         Raises:
-            InputError: no REST object is on record for ``obj``.
+            InputError: no REST object is on record for ``obj``, or ``dtype_backend`` is not
+                a backend name (before any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
-        return self._read_by(obj, "RECORDNO", [str(k) for k in keys], fields)
+        return self._read_by(obj, "RECORDNO", [str(k) for k in keys], fields, dtype_backend)
 
     def read_by_name(
-        self, obj: str, names: Iterable[str], *, fields: str | Sequence[str] = "*"
+        self,
+        obj: str,
+        names: Iterable[str],
+        *,
+        fields: str | Sequence[str] = "*",
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """Records by the object's ID field (REST ``id``).
 
@@ -301,32 +327,50 @@ class RestReads(RestBase):
             obj: the XML object name or a REST object path.
             names: ID field values (``CUSTOMERID`` values for ``CUSTOMER``).
             fields: ``"*"`` or field names.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``; child frames too), each page converted as it arrives; None
+                keeps the typed dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One typed DataFrame with a row per record found.
 
         Raises:
-            InputError: the object has no ID field, or no REST object is on record for it.
+            InputError: the object has no ID field, no REST object is on record for it, or
+                ``dtype_backend`` is not a backend name (before any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
+        backend_converter(dtype_backend)  # a wrong name is refused before anything else
         target = self._target(obj)
         if target.id_field is None:
             raise InputError("object has no ID field; use read", field="object", value=obj)
-        return self._read_by(obj, target.id_field, list(names), fields)
+        return self._read_by(obj, target.id_field, list(names), fields, dtype_backend)
 
     def _read_by(
-        self, obj: str, field: str, values: list[str], fields: str | Sequence[str]
+        self,
+        obj: str,
+        field: str,
+        values: list[str],
+        fields: str | Sequence[str],
+        dtype_backend: DtypeBackend | None,
     ) -> pd.DataFrame:
         from intacct_sync.intacct.filters import in_
 
+        convert = backend_converter(dtype_backend)  # before the first request
         select = self._all_fields(obj, fields)
         if not values:
             target = self._target(obj)
             columns = [column_name(s) for s in select]
-            return frames.build_frame({}, self._kinds_for(target, select, columns), order=columns)
+            kinds = self._kinds_for(target, select, columns)
+            return convert(frames.build_frame({}, kinds, order=columns))
+        # Each query's pages converted as they arrive; the lines are converted in _attach_lines.
         pages = [
-            self.query(obj, select=select, filter=in_(field, values[i : i + _KEYS_PER_QUERY]))
+            self.query(
+                obj,
+                select=select,
+                filter=in_(field, values[i : i + _KEYS_PER_QUERY]),
+                dtype_backend=dtype_backend,
+            )
             for i in range(0, len(values), _KEYS_PER_QUERY)
         ]
         frame = pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True)
@@ -336,10 +380,16 @@ class RestReads(RestBase):
         collection = target.line_collection[0] if target.line_collection else ""
         wanted = fields.strip() == "*" if isinstance(fields, str) else collection in fields
         if parent_field is not None and wanted and "RECORDNO" in frame.columns and len(frame):
-            self._attach_lines(obj, frame, parent_field)
+            self._attach_lines(obj, frame, parent_field, convert)
         return frame
 
-    def _attach_lines(self, obj: str, frame: pd.DataFrame, parent_field: str) -> None:
+    def _attach_lines(
+        self,
+        obj: str,
+        frame: pd.DataFrame,
+        parent_field: str,
+        convert: Callable[[pd.DataFrame], pd.DataFrame],
+    ) -> None:
         # XML's read nests owned lines in each record (ENTRIES/glentry, intacct-api.md §7);
         # REST reads them from their own object (§3.4), by the parent's key. They land where
         # the XML client puts them (frame.attrs["children"], keyed by the parent's RECORDNO).
@@ -357,7 +407,9 @@ class RestReads(RestBase):
         ]
         lines = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         lines.insert(0, frames.PARENT_ID, lines[parent_field].astype("string"))
-        frame.attrs["children"] = frames.ChildFrames({relationship: lines}, parent_key="RECORDNO")
+        # Converted once parent_id is in, so the child frame is Arrow-backed like its parent.
+        children = {relationship: convert(lines)}
+        frame.attrs["children"] = frames.ChildFrames(children, parent_key="RECORDNO")
 
     def iter_read_by_query(
         self,
@@ -368,6 +420,7 @@ class RestReads(RestBase):
         page_size: int | None = None,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """``readByQuery`` served by the query service: the query string is read into the
         filter DSL (:mod:`intacct_sync.intacct._query_string`), ``"*"`` is every mapped field.
@@ -379,16 +432,21 @@ class RestReads(RestBase):
             page_size: records per page.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Yields:
             One typed DataFrame per page.
 
         Raises:
             InputError: a query string construct the DSL cannot hold (use :meth:`iter_query`),
-                or no REST object is on record for ``obj``.
+                no REST object is on record for ``obj``, or ``dtype_backend`` is not a backend
+                name (before any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
+        backend_converter(dtype_backend)  # "*" may ask for the model: refuse a bad name first
         yield from self.iter_query(
             obj,
             select=self._all_fields(obj, fields),
@@ -396,6 +454,7 @@ class RestReads(RestBase):
             page_size=page_size,
             docparid=docparid,
             progress=progress,
+            dtype_backend=dtype_backend,
         )
 
     def read_by_query(
@@ -407,6 +466,7 @@ class RestReads(RestBase):
         page_size: int | None = None,
         docparid: str | None = None,
         progress: bool = False,
+        dtype_backend: DtypeBackend | None = None,
     ) -> pd.DataFrame:
         """All pages of :meth:`iter_read_by_query` as one typed DataFrame.
 
@@ -417,6 +477,9 @@ class RestReads(RestBase):
             page_size: records per page.
             docparid: transaction definition, for order-entry documents.
             progress: show a progress bar.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns (money as exact
+                ``decimal128``), each page converted as it arrives; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One typed DataFrame of every matching record.
@@ -435,27 +498,35 @@ class RestReads(RestBase):
                     page_size=page_size,
                     docparid=docparid,
                     progress=progress,
+                    dtype_backend=dtype_backend,
                 )
             )
         )
 
     def read_by_query_batch(
-        self, reads: Sequence[tuple[str, str, Sequence[str]]]
+        self,
+        reads: Sequence[tuple[str, str, Sequence[str]]],
+        *,
+        dtype_backend: DtypeBackend | None = None,
     ) -> list[pd.DataFrame]:
         """Several reads as text frames, as the XML call returns them; one query (or more,
         paging) per read, since REST has no multi-query request outside composite (§7.2).
 
         Args:
             reads: ``(object, query string, fields)`` per read.
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             One text frame per read, in order.
 
         Raises:
-            InputError: as :meth:`iter_read_by_query`.
+            InputError: as :meth:`iter_read_by_query`, or ``dtype_backend`` is not a backend
+                name (before any request).
             FunctionError: Intacct refused the request (an unknown object or field).
             AuthenticationError: the token was refused again after one refresh.
         """
+        convert = backend_converter(dtype_backend)
         out = []
         for obj, query, fields in reads:
             wanted: str | Sequence[str] = "*" if list(fields) == ["*"] else fields
@@ -464,20 +535,26 @@ class RestReads(RestBase):
                 name: [None if pd.isna(v) else _wire_text(v) for v in frame[name]]
                 for name in frame.columns
             }
-            out.append(frames.build_frame(values, {}, order=list(frame.columns)))
+            out.append(convert(frames.build_frame(values, {}, order=list(frame.columns))))
         return out
 
-    def dimensions(self) -> pd.DataFrame:
+    def dimensions(self, *, dtype_backend: DtypeBackend | None = None) -> pd.DataFrame:
         """The company's dimensions in the columns of the XML ``getDimensions`` frame
         (``objectName`` = REST's ``dimensionName``, ``termLabel`` = ``termName``...).
+
+        Args:
+            dtype_backend: ``"pyarrow"`` for ``pd.ArrowDtype`` columns; None keeps the typed
+                dtypes (:func:`intacct_sync.arrow.with_backend`).
 
         Returns:
             A DataFrame with one row per dimension, as :meth:`IntacctClient.dimensions`.
 
         Raises:
+            InputError: ``dtype_backend`` is not a backend name (before any request).
             FunctionError: Intacct refused the request.
             AuthenticationError: the token was refused again after one refresh.
         """
+        convert = backend_converter(dtype_backend)
         rows = [
             {
                 "objectName": r.get("dimensionName"),
@@ -488,7 +565,7 @@ class RestReads(RestBase):
             }
             for r in self.dimension_list()
         ]
-        return frames.frame_from_records(rows, DIMENSION_COLUMNS)
+        return convert(frames.frame_from_records(rows, DIMENSION_COLUMNS))
 
 
 def _bool_text(value: Any) -> str | None:
