@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from intacct_sync import frames
 from intacct_sync.errors import InputError
-from intacct_sync.intacct import _columns
+from intacct_sync.intacct import _columns, _protocol
 from intacct_sync.intacct._columns import Records, page_columns
 from intacct_sync.intacct._protocol import parse_response
 
@@ -129,11 +129,22 @@ def test_fast_column_equals_general_column(data: st.DataObject, kind: frames.Kin
 
 @contextmanager
 def _general_path() -> Iterator[None]:
-    """The conversion as it was before the fast paths: record by record, pandas typing."""
+    """The conversion as it was before the fast paths: the whole tree, record by record,
+    pandas typing.
+    """
     with (
+        mock.patch.object(_protocol, "_page_from_text", return_value=None),
         mock.patch.object(_columns, "_uniform_flat_columns", return_value=None),
         mock.patch.object(frames, "_wire_column", return_value=None),
     ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _small_pages_read_from_text() -> Iterator[None]:
+    # The examples here are small pages: read them from their text as the client reads large
+    # ones (below the size floor a page's tree is the cheaper way).
+    with mock.patch.object(_protocol, "_PAGE_TEXT_MIN", 0):
         yield
 
 
@@ -185,9 +196,11 @@ def _records() -> st.SearchStrategy[list[list[tuple[str | None, str]]]]:
 
 
 def _page_frame(body: bytes) -> pd.DataFrame:
-    (result,) = parse_response(body).results
-    records: Records = result.data if result.data is not None else []
-    values, _ = page_columns(records, source=result.body)
+    (result,) = parse_response(body, page=True).results
+    values = result.columns
+    if values is None:
+        records: Records = result.data if result.data is not None else []
+        values, _ = page_columns(records)
     return frames.build_frame(values, _LAYOUT, order=list(_LAYOUT))
 
 
@@ -322,26 +335,60 @@ def _text_pages(draw: st.DrawFn) -> tuple[bytes, bool]:
     return _text_page(draw)
 
 
+def _read(body: bytes) -> tuple[Any, Any]:
+    """The page as the client reads it (``page=True``), and as the whole tree gives it."""
+    fast = parse_response(body, page=True)
+    tree = parse_response(body)
+    return fast, tree
+
+
+def _same_answer(fast: Any, tree: Any) -> None:
+    assert len(fast.results) == len(tree.results)
+    for a, b in zip(fast.results, tree.results, strict=True):
+        assert (a.status, a.function, a.control_id, a.errors) == (
+            b.status,
+            b.function,
+            b.control_id,
+            b.errors,
+        )
+        assert (a.count, a.total_count, a.num_remaining, a.result_id, a.listtype) == (
+            b.count,
+            b.total_count,
+            b.num_remaining,
+            b.result_id,
+            b.listtype,
+        )
+        truth = _columns._columns_by_record(b.data if b.data is not None else [])[0]
+        if a.columns is not None:
+            assert a.columns == truth
+            assert a.record_count == len(b.records)
+        # The tree is there for whoever asks, read from the same answer.
+        assert _columns._columns_by_record(a.data if a.data is not None else [])[0] == truth
+
+
 @_SETTINGS
 @given(page=_text_pages())
 def test_page_read_from_the_text_equals_the_page_read_record_by_record(
     page: tuple[bytes, bool],
 ) -> None:
     body, plain = page
-    (result,) = parse_response(body).results
-    assert result.data is not None
-    truth = _columns._columns_by_record(result.data)[0]
-    assert page_columns(result.data, source=result.body)[0] == truth
-    first = result.data[0]
-    read = _columns._text_columns(result.data, "GLENTRY", [str(c.tag) for c in first], body)
+    fast, tree = _read(body)
+    _same_answer(fast, tree)
     if plain:
         # The plain shapes are read from the text, not only declined to the tree.
-        assert read == truth
-    elif read is not None:
-        assert read == truth
+        assert fast.results[0].columns is not None
 
 
-def test_a_second_result_with_records_of_the_same_tag_is_not_read_as_this_page() -> None:
+def test_a_page_read_from_its_text_builds_no_tree_until_asked() -> None:
+    body = _body([[("1", "full")] * 6, [("2", "full")] * 6])
+    (result,) = parse_response(body, page=True).results
+    assert result.columns is not None and result._tree is not None
+    assert result._tree._data is None  # nothing built yet
+    assert result.total_count is None and result.count == 2  # attributes from the envelope
+    assert [r.findtext("RECORDNO") for r in result.records] == ["1", "2"]
+
+
+def test_a_second_result_is_never_hidden_by_reading_the_first_from_its_text() -> None:
     record = "<GLENTRY><RECORDNO>{}</RECORDNO></GLENTRY>"
     body = (
         '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
@@ -350,70 +397,103 @@ def test_a_second_result_with_records_of_the_same_tag_is_not_read_as_this_page()
         f'<result><status>success</status><data count="1">{record.format(2)}</data></result>'
         "</operation></response>"
     ).encode()
-    first, second = parse_response(body).results
-    assert first.data is not None and second.data is not None
-    assert page_columns(first.data, source=first.body)[0] == {"RECORDNO": ["1"]}
-    assert page_columns(second.data, source=second.body)[0] == {"RECORDNO": ["2"]}
-    assert _columns._text_columns(first.data, "GLENTRY", ["RECORDNO"], body) is None
+    fast, tree = _read(body)
+    assert len(fast.results) == 2
+    assert all(r.columns is None for r in fast.results)
+    _same_answer(fast, tree)
 
 
-def test_a_body_in_another_encoding_is_read_from_the_tree() -> None:
-    body = (
+@pytest.mark.parametrize(
+    "body",
+    [
+        # another encoding: the text is not UTF-8
         '<?xml version="1.0" encoding="ISO-8859-1"?><response><control><status>success'
         "</status></control><operation><authentication><status>success</status>"
         '</authentication><result><status>success</status><data count="1"><GLENTRY>'
-        "<DESCRIPTION>caf\xe9</DESCRIPTION></GLENTRY></data></result></operation></response>"
-    ).encode("latin-1")
-    (result,) = parse_response(body).results
-    assert result.data is not None
-    assert _columns._text_columns(result.data, "GLENTRY", ["DESCRIPTION"], body) is None
-    assert page_columns(result.data, source=body)[0] == {"DESCRIPTION": ["caf\xe9"]}
+        "<DESCRIPTION>caf\xe9</DESCRIPTION></GLENTRY></data></result></operation></response>",
+        # malformed after the records: the whole answer is checked, not only the envelope
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
+        "</control><operation><authentication><status>success</status></authentication>"
+        '<result><status>success</status><data count="1"><GLENTRY><A>&bogus;</A></GLENTRY>'
+        "</data></result></operation></response>",
+        # a record inside a comment of the envelope
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
+        "</control><!-- <data><GLENTRY><A>9</A></GLENTRY></data> --><operation>"
+        "<authentication><status>success</status></authentication><result><status>success"
+        '</status><data count="1"><GLENTRY><A>1</A></GLENTRY></data></result></operation>'
+        "</response>",
+        # a control failure: no page at all
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>failure</status>'
+        "<errormessage><error><errorno>XL03000006</errorno><description>bad</description>"
+        "</error></errormessage></control></response>",
+    ],
+)
+def test_any_doubt_reads_the_answer_as_usual(body: str) -> None:
+    raw = body.encode("latin-1" if "ISO-8859-1" in body else "utf-8")
+    outcomes: list[tuple[str, Any]] = []
+    for page in (True, False):
+        try:
+            outcomes.append(("ok", parse_response(raw, page=page)))
+        except Exception as exc:  # the same error either way
+            outcomes.append(("error", (type(exc), str(exc))))
+    assert outcomes[0][0] == outcomes[1][0]
+    if outcomes[0][0] == "error":
+        assert outcomes[0][1] == outcomes[1][1]
+        return
+    fast, tree = outcomes[0][1], outcomes[1][1]
+    assert all(r.columns is None for r in fast.results)
+    _same_answer(fast, tree)
 
 
 @pytest.mark.parametrize(
     "sample",
     sorted(p.name for p in _CONFORMANCE.glob("*.xml") if b"<data" in p.read_bytes()),
 )
-def test_every_real_page_reads_the_same_from_its_text(sample: str) -> None:
+def test_every_real_answer_reads_the_same_as_a_page(sample: str) -> None:
     body = (_CONFORMANCE / sample).read_bytes()
-    try:
-        results = parse_response(body).results
-    except Exception:  # refusals carry no page
-        return
-    for result in results:
-        if result.data is None or len(result.data) == 0:
-            continue
-        assert page_columns(result.data, source=body) == page_columns(result.records)
+    outcomes: list[tuple[str, Any]] = []
+    for page in (True, False):
+        try:
+            outcomes.append(("ok", parse_response(body, page=page)))
+        except Exception as exc:
+            outcomes.append(("error", (type(exc), str(exc))))
+    assert outcomes[0][0] == outcomes[1][0]
+    if outcomes[0][0] == "ok":
+        _same_answer(outcomes[0][1], outcomes[1][1])
+    else:
+        assert outcomes[0][1] == outcomes[1][1]
 
 
 def test_the_reference_samples_pretty_printed_pages_are_read_from_the_text() -> None:
     # Real answers are indented (the reference samples): the text path must take them.
     for sample in ("resp_readbyquery_class_page1_of_2.xml", "resp_readbyquery_glaccount_page1.xml"):
         body = (_CONFORMANCE / sample).read_bytes()
-        (result,) = parse_response(body).results
-        assert result.data is not None
-        names = [str(c.tag) for c in result.data[0]]
-        read = _columns._text_columns(result.data, str(result.data[0].tag), names, body)
-        assert read is not None, sample
-        assert read == _columns._columns_by_record(result.data)[0]
+        (result,) = parse_response(body, page=True).results
+        assert result.columns is not None, sample
+        tree = parse_response(body).results[0].data
+        assert tree is not None
+        assert result.columns == _columns._columns_by_record(tree)[0]
 
 
 def test_a_query_through_the_client_reads_its_pages_from_the_text(shared_sb: Any) -> None:
-    # The client hands each page's body along: the text path reads the query's pages, and the
-    # frame is the one the tree gives.
+    # The client asks for each query page to be read from its text, and the frame is the one
+    # the tree gives.
     select = ["RECORDNO", "BATCHNO", "TRX_AMOUNT", "ENTRY_DATE", "DESCRIPTION", "DEPARTMENT"]
     answers: list[Any] = []
-    original = _columns._text_columns
+    original = _protocol._page_from_text
 
-    def text_columns(*args: Any) -> Any:
-        answers.append(original(*args))
+    def from_text(*args: Any, **kwargs: Any) -> Any:
+        answers.append(original(*args, **kwargs))
         return answers[-1]
 
     with shared_sb.intacct_client() as ia:
-        with mock.patch.object(_columns, "_text_columns", text_columns):
+        with mock.patch.object(_protocol, "_page_from_text", from_text):
             fast = ia.query("GLENTRY", select=select)
-        with mock.patch.object(_columns, "_text_columns", return_value=None):
+            by_query = ia.read_by_query("GLENTRY", fields=select, page_size=100)
+        with mock.patch.object(_protocol, "_page_from_text", return_value=None):
             tree = ia.query("GLENTRY", select=select)
-    assert answers and all(answer is not None for answer in answers)
+            tree_by_query = ia.read_by_query("GLENTRY", fields=select, page_size=100)
+    assert len(answers) >= 3 and all(answer is not None for answer in answers)
     assert len(fast) > 0
     pd.testing.assert_frame_equal(fast, tree, check_exact=True)
+    pd.testing.assert_frame_equal(by_query, tree_by_query, check_exact=True)

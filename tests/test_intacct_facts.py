@@ -113,13 +113,13 @@ def test_journal_filter_goes_through_glbatch(shared_sb: sandbox.Sandbox) -> None
     GLENTRY.BATCHNO; GLENTRY is never filtered or selected on JOURNAL."""
     ia = shared_sb.intacct_client()
     sent: list[etree._Element] = []
-    original = ia.execute
+    original = ia._execute  # every request goes through it
 
     def spy(functions, **kw):
         sent.extend(f.body for f in functions)
         return original(functions, **kw)
 
-    ia.execute = spy  # type: ignore[method-assign]
+    ia._execute = spy  # type: ignore[method-assign]
     crj = trends.gl_by_period(ia, ["1000"], journals=["CRJ"], by=["ACCOUNTNO", "JOURNAL"])
     everything = trends.gl_by_period(ia, ["1000"], by=["ACCOUNTNO", "JOURNAL"])
     assert set(crj["JOURNAL"]) == {"CRJ"}
@@ -305,13 +305,13 @@ def test_query_pages_in_record_order_and_drops_the_key_it_added(
 ) -> None:
     ia = shared_sb.intacct_client()
     sent: list[etree._Element] = []
-    original = ia.execute
+    original = ia._execute  # every request goes through it
 
     def spy(functions, **kw):
         sent.extend(f.body for f in functions)
         return original(functions, **kw)
 
-    ia.execute = spy  # type: ignore[method-assign]
+    ia._execute = spy  # type: ignore[method-assign]
     frame = ia.query("GLENTRY", select=["ACCOUNTNO", "TRX_AMOUNT"], page_size=200)
     query = next(q for q in sent if q.tag == "query")
     assert [f.text for f in query.iterfind("select/field")] == [

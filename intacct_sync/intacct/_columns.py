@@ -1,17 +1,19 @@
 """A page of records, as the gateway answers a read, into column-wise wire text.
 
-The records come from the tree :func:`~intacct_sync.intacct._protocol.parse_response` built
-with the hardened parser; that parse is what vouches for the body. Three ways to the same
-columns, fastest first, each declining (None) to the next when a page is not of its shape:
+Two ways to the same columns, each declining (None) to the next when a page is not its shape:
 
-1. The body's text, for a page of uniform flat records (every record the same leaf fields in
-   the same order, as ``query`` and ``readByQuery`` pages are): one regular expression built
-   from the first record's field names reads every record; the tree proves the matches are
-   exactly its records (see :func:`_text_columns`). No Python object per element is made.
-2. One pass over the tree in document order, sliced per column.
-3. Record by record, which also flattens nested fields and splits off owned collections.
+1. The page's text, for a page of uniform flat records (every record the same leaf fields in
+   the same order, as ``query`` and ``readByQuery`` pages are): :func:`split_page` cuts the
+   answer into the envelope and the ``<data>`` content, and :func:`text_records` reads that
+   content with one regular expression built from the first record's fields, which must
+   cover it exactly. :func:`~intacct_sync.intacct._protocol.parse_response` does this for a
+   page request (``page=True``) after libxml2 has checked the whole answer is well-formed,
+   so no tree of the records is built at all.
+2. The tree: :func:`page_columns`, in one pass in document order sliced per column when the
+   records are uniform, else record by record, which also flattens nested fields and splits
+   off owned collections.
 
-All three give the same values: ``tests/test_fast_conversion.py`` holds them equal.
+Both give the same values: ``tests/test_fast_conversion.py`` holds them equal.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 
-__all__ = ["Records", "page_columns", "record_values"]
+__all__ = ["Records", "page_columns", "record_values", "split_page", "text_records"]
 
 #: A page's records: a list of record elements, or the ``<data>`` element holding them.
 Records = Sequence[etree._Element] | etree._Element
@@ -31,19 +34,17 @@ Columns = dict[str, list[str | None]]
 Collections = dict[str, list[tuple[int, etree._Element]]]
 
 
-def page_columns(records: Records, *, source: bytes | None = None) -> tuple[Columns, Collections]:
+def page_columns(records: Records) -> tuple[Columns, Collections]:
     """Column-wise values of a page of records, and owned collections with their row index.
 
     Args:
         records: the page's record elements, or the ``<data>`` element holding them.
-        source: the response body the records were parsed from; with it, a page of uniform
-            flat records is read from the text (the same values, faster).
 
     Returns:
         ``(columns, collections)``: field name -> one value per record (None when empty), and
         collection name -> ``(record index, element)`` pairs.
     """
-    fast = _uniform_flat_columns(records, source)
+    fast = _uniform_flat_columns(records)
     if fast is not None:
         return fast, {}
     return _columns_by_record(records)
@@ -100,7 +101,7 @@ def _columns_by_record(records: Records) -> tuple[Columns, Collections]:
     return {name: [row.get(name) for row in rows] for name in names}, children
 
 
-def _uniform_flat_columns(records: Records, source: bytes | None = None) -> Columns | None:
+def _uniform_flat_columns(records: Records) -> Columns | None:
     # Pages of a read usually hold records with the same flat fields in the same order. Then
     # one pass over the tree in document order gives every column by slicing, which is several
     # times faster than visiting records one by one. The tag sequence is the whole proof: any
@@ -115,10 +116,6 @@ def _uniform_flat_columns(records: Records, source: bytes | None = None) -> Colu
     names = [str(child.tag) for child in first]
     if len(set(names)) != len(names):
         return None
-    if source is not None:
-        found = _text_columns(data, str(first.tag), names, source)
-        if found is not None:
-            return found
     tags = [element.tag for element in data.iter()]
     if tags != [data.tag] + ([first.tag, *names] * len(records)):
         return None
@@ -127,14 +124,48 @@ def _uniform_flat_columns(records: Records, source: bytes | None = None) -> Colu
     return {name: texts[2 + i :: width] for i, name in enumerate(names)}
 
 
-# -- the page from the body's text --------------------------------------------------------------
+# -- the page from its text ---------------------------------------------------------------------
 
-# Names the text path reads: no namespace (lxml spells it "{uri}name") and no prefix, so the
-# name in the text is the element's tag.
+# Names the text path reads: no namespace and no prefix, so the name in the text is the tag.
 _PLAIN_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 _UTF8 = frozenset({"UTF-8", "UTF8", "ASCII", "US-ASCII"})
+_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
+_DATA_START = re.compile(r"<data(?=[ \t\r\n/>])[^>]*>")
 # XML's white space (Python's \s would also take text such as a no-break space).
+_SPACE = " \t\r\n"
 _GAP = "[ \t\r\n]*+"
+# The references a well-formed answer without a DTD can hold (libxml2 refuses any other).
+_REFERENCE = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def split_page(body: bytes) -> tuple[bytes, str] | None:
+    """``(envelope, content)``: the answer without the ``<data>`` element's content, and that
+    content, or None when the cut cannot be proven to fall at that element's own tags.
+
+    The proof: the envelope holds no comment, CDATA section, DTD or processing instruction
+    (``<!``, ``<?`` past the declaration), so every ``<`` in it opens a tag, and the first
+    ``<data`` and the last ``</data`` are real tags. That the content is only records (so the
+    end tag is the start tag's own) is for :func:`text_records` to prove.
+    """
+    declared = _DECLARED.match(body, 0, 256)
+    if declared is not None and declared.group(1).decode("ascii").upper() not in _UTF8:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    opened = _DATA_START.search(text)
+    if opened is None or text[opened.end() - 2] == "/":
+        return None
+    start, end = opened.end(), text.rfind("</data")
+    if end < start:
+        return None
+    envelope = text[:start] + text[end:]
+    declaration = 1 if envelope.lstrip("\ufeff").startswith("<?") else 0
+    if "<!" in envelope or envelope.count("<?") != declaration:
+        return None
+    return envelope.encode("utf-8"), text[start:end]
 
 
 @functools.lru_cache(maxsize=64)
@@ -144,8 +175,7 @@ def _record_pattern(
     """One record exactly: the record tag without attributes, then each field once, in order,
     as ``<F>text</F>`` (text holds no markup: no ``<``), or also ``<F/>`` when ``short``, with
     white space between the tags only when ``spaced`` (a pretty-printed answer, as the
-    reference samples are). The narrower patterns are faster, so the page's first record
-    chooses.
+    reference samples are). The narrower patterns are faster, so the first record chooses.
     """
     gap = _GAP if spaced else ""
     cells = []
@@ -155,64 +185,94 @@ def _record_pattern(
     return re.compile(f"<{re.escape(tag)}>{''.join(cells)}{gap}</{re.escape(tag)}{_GAP}>")
 
 
-def _text_columns(
-    data: etree._Element, tag: str, names: list[str], source: bytes
-) -> Columns | None:
-    # Why the matches are exactly the page's records, in order, with their values:
-    # - the parse succeeded, so the text is well-formed XML, and without a DTD it holds no
-    #   entity references but the predefined and character ones;
-    # - every child of <data> is a `tag` element and the text holds no more "<tag" than <data>
-    #   has children: each record's start tag is one, so there is no other `tag` element and
-    #   no "<tag" inside a comment, CDATA section or PI either;
-    # - each match opens at one of those start tags (matches do not overlap) and runs over
-    #   consecutive markup ("<" in text always opens markup, and a comment or CDATA section
-    #   in a record stops the match), so as many matches as records means every record is the
-    #   fields in order, each text only, in document order;
-    # - a value's raw text is what the parser gives, except for references (&amp;) and line
-    #   ends (CR LF is read as LF): a value with "&" or CR is taken from the tree instead.
-    if not names or not _PLAIN_NAME.fullmatch(tag):
+def _first_record(content: str) -> tuple[str, list[str], str] | None:
+    """``(tag, field names, the text inside it)`` of the first record: the names of the start
+    tags inside it, in order. Whatever else the record holds (nesting, attributes), the record
+    pattern then refuses.
+    """
+    body = content.lstrip(_SPACE)
+    closing = body.find(">")
+    tag = body[1:closing]
+    if not body.startswith("<") or not _PLAIN_NAME.fullmatch(tag):
         return None
-    if not all(_PLAIN_NAME.fullmatch(n) for n in names):
+    end = body.find(f"</{tag}", closing)
+    if end < 0:
         return None
-    tree = data.getroottree()
-    encoding = tree.docinfo.encoding
-    if tree.docinfo.internalDTD is not None or (encoding and encoding.upper() not in _UTF8):
+    inner = body[closing + 1 : end]
+    names = _FIELD_START.findall(inner)
+    if not names or len(set(names)) != len(names):
         return None
-    count = len(data)
-    # Not XPath: the first XPath on a document costs more than this page's whole extraction.
-    if sum(1 for _ in data.iterchildren(tag)) != count:
+    return tag, names, inner
+
+
+_FIELD_START = re.compile(r"<([A-Za-z_][\w.\-]*)[ \t\r\n]*/?>")
+
+
+def text_records(content: str) -> Columns | None:
+    """The columns of a ``<data>`` element's content that is nothing but uniform flat records
+    (and white space between them), read from its text; None for any other content.
+
+    The text must come from an answer libxml2 found well-formed (``parse_response`` checks
+    before calling): then every value is valid character data whose only references are the
+    predefined and character ones. Each value is what the parser would give: references
+    replaced, line ends read as LF, None for an empty field.
+    """
+    first = _first_record(content)
+    if first is None:
         return None
-    try:
-        text = source.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if text.count(f"<{tag}") != count:
-        return None
-    opened = text.find(f"<{tag}>")
-    first = text[opened + len(tag) + 2 : text.find(f"</{tag}", opened)] if opened >= 0 else ""
-    spaced, short = not first.startswith("<"), "/>" in first
-    key = tuple(names)
-    matches = _record_pattern(tag, key, spaced=spaced, short=short).findall(text)
-    if len(matches) != count and not (spaced and short):
-        matches = _record_pattern(tag, key, spaced=True, short=True).findall(text)
-    if len(matches) != count:
-        return None
-    cells: list[Sequence[str]] = [matches] if len(names) == 1 else list(zip(*matches, strict=True))
-    escaped = "&" in text or "\r" in text
+    tag, names, inner = first
+    width = len(names) + 1
+    pattern = _record_pattern(
+        tag, tuple(names), spaced=not inner.startswith("<"), short="/>" in inner
+    )
+    pieces = pattern.split(content)
+    if not _covered(pieces, width):
+        pieces = _record_pattern(tag, tuple(names), spaced=True, short=True).split(content)
+        if not _covered(pieces, width):
+            return None
+    escaped = "&" in content or "\r" in content
     columns: Columns = {}
-    for index, (name, column) in enumerate(zip(names, cells, strict=True)):
-        empty = column.count("")
-        values: list[str | None]
-        if empty == 0:
-            values = list(column)
-        elif empty == count:
-            values = [None] * count
-        else:
-            values = [v or None for v in column]
-        # Pretty-printed with CR LF puts CR between tags, not in values: look per column.
-        if escaped and ("&" in (joined := "".join(column)) or "\r" in joined):
-            for row, value in enumerate(values):
-                if value is not None and ("&" in value or "\r" in value):
-                    values[row] = data[row][index].text
-        columns[name] = values
+    for index, name in enumerate(names):
+        column: list[str | None] = pieces[1 + index :: width]
+        if column.count("") or column.count(None):
+            column = [value or None for value in column]
+        if escaped and _escaped(column):
+            parsed = [None if value is None else _xml_text(value) for value in column]
+            if any(value is _BAD for value in parsed):
+                return None
+            column = parsed
+        columns[name] = column
     return columns
+
+
+def _covered(pieces: list[Any], width: int) -> bool:
+    # re.split gives the text between matches, then each match's groups: between matches
+    # there must be white space only, or some text was not a record.
+    if len(pieces) < 1 + width or (len(pieces) - 1) % width:
+        return False
+    return not "".join(pieces[::width]).strip(_SPACE)
+
+
+def _escaped(column: list[str | None]) -> bool:
+    joined = "".join(value for value in column if value)
+    return "&" in joined or "\r" in joined
+
+
+_BAD = "\x00"  # never a value: XML text cannot hold NUL
+
+
+def _xml_text(raw: str) -> str:
+    # Line ends first (the raw CR of the text), then references (a &#13; stays a CR).
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" not in raw:
+        return raw
+    text, replaced = _REFERENCE.subn(_reference, raw)
+    return text if replaced == raw.count("&") else _BAD
+
+
+def _reference(match: re.Match[str]) -> str:
+    hexadecimal, decimal, name = match.groups()
+    if name is not None:
+        return _NAMED[name]
+    return chr(int(hexadecimal, 16) if hexadecimal is not None else int(decimal))

@@ -120,6 +120,7 @@ class XmlSession(ClientBase):
         *,
         idempotent: bool,
         what: str,
+        page: bool = False,
     ) -> Response:
         request = HttpRequest(
             method="POST",
@@ -137,6 +138,7 @@ class XmlSession(ClientBase):
                 response.body,
                 http_status=response.status,
                 retry_after=parse_retry_after(response.header("Retry-After")),
+                page=page,
             )
 
         return send(
@@ -212,6 +214,17 @@ class XmlSession(ClientBase):
             TransportError: the network failed and retries ran out.
         """
         self._xml_only("execute")
+        return self._execute(functions, unique_id=unique_id, transaction=transaction, what=what)
+
+    def _execute(
+        self,
+        functions: Sequence[Function],
+        *,
+        unique_id: bool = False,
+        transaction: bool = False,
+        what: str,
+        page: bool = False,
+    ) -> Response:
         # Under uniqueid=true the gateway refuses to run a control id twice, for a time Sage
         # does not document (reference §13.1). The posting engine therefore asks for writes
         # never to be repeated once they may have reached the gateway (never_resend_writes):
@@ -227,7 +240,9 @@ class XmlSession(ClientBase):
                 functions,
             )
             try:
-                return self._post(session.endpoint, body, idempotent=idempotent, what=what)
+                return self._post(
+                    session.endpoint, body, idempotent=idempotent, what=what, page=page
+                )
             except AuthenticationError:
                 if attempt == 2:
                     raise
@@ -235,8 +250,12 @@ class XmlSession(ClientBase):
                 session = self._current_session(stale=session)
         raise AssertionError("unreachable")
 
-    def _call(self, body: etree._Element, what: str) -> Result:
-        response = self.execute([Function(control_id=str(body.tag), body=body)], what=what)
+    def _call(self, body: etree._Element, what: str, *, page: bool = False) -> Result:
+        # page: a read of a page of records, which may be read from the answer's text
+        # (parse_response(page=True)).
+        self._xml_only("execute")
+        function = Function(control_id=str(body.tag), body=body)
+        response = self._execute([function], what=what, page=page)
         return single(response, str(body.tag))
 
 

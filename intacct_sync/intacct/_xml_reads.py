@@ -108,14 +108,15 @@ class XmlReads(XmlTypes):
                         obj, query=query, fields=field_list, page_size=size, docparid=docparid
                     ),
                     f"intacct readByQuery {obj}",
+                    page=True,
                 )
                 bar.set_total(result.total_count)
                 try:
                     while True:
-                        records: Records = _page(result)
+                        page: Result | Records = result
                         if restart:
-                            records = [r for r in result.records if _recordno(r) not in seen]
-                        frame = self._frame(obj, records, columns, source=result.body)
+                            page = [r for r in result.records if _recordno(r) not in seen]
+                        frame = self._frame(obj, page, columns)
                         if "RECORDNO" in frame.columns:
                             seen.update(int(n) for n in frame["RECORDNO"].dropna())
                         else:
@@ -129,7 +130,7 @@ class XmlReads(XmlTypes):
                         # One request at a time: readMore continues the resultId's cursor
                         # and names no page (reference §2.5; see intacct._pages).
                         result = self._call(
-                            fn.read_more(result.result_id), f"intacct readMore {obj}"
+                            fn.read_more(result.result_id), f"intacct readMore {obj}", page=True
                         )
                 except FunctionError as exc:
                     expired = any(_EXPIRED_RESULT.search(str(e)) for e in exc.errors)
@@ -399,11 +400,11 @@ class XmlReads(XmlTypes):
         what = f"intacct query {obj}"
 
         def fetch(offset: int) -> Result:
-            return self._call(build(offset), what)
+            return self._call(build(offset), what, page=True)
 
         def frame_of(result: Result) -> pd.DataFrame:
             bar.set_total(result.total_count)
-            frame = self._frame(obj, _page(result), columns, source=result.body)
+            frame = self._frame(obj, result, columns)
             frame = frame[columns] if list(frame.columns) != columns else frame
             bar.update(len(frame))
             return frame
@@ -640,7 +641,7 @@ class XmlReads(XmlTypes):
             for result in response.results:
                 raise_for_result(result)
                 # Each answer converted as it is read: one answer's Decimal objects at a time.
-                pages.append(convert(self._frame(obj, _page(result), columns, source=result.body)))
+                pages.append(convert(self._frame(obj, result, columns)))
         return concat(iter(pages))
 
 

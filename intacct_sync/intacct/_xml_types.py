@@ -14,7 +14,7 @@ from intacct_sync import frames
 from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
-from intacct_sync.intacct._columns import Records, page_columns
+from intacct_sync.intacct._columns import Collections, Records, page_columns
 from intacct_sync.intacct._fields import (
     INSPECT_COLUMNS,
     LOOKUP_COLUMNS,
@@ -25,6 +25,7 @@ from intacct_sync.intacct._fields import (
     types_from_inspect,
     types_from_lookup,
 )
+from intacct_sync.intacct._protocol import Result
 from intacct_sync.intacct._session import XmlSession
 from intacct_sync.intacct._writes import _ID_FIELDS
 
@@ -183,15 +184,15 @@ class XmlTypes(XmlSession):
         return kinds
 
     def _frame(
-        self,
-        obj: str,
-        records: Records,
-        columns: Sequence[str] | None,
-        *,
-        source: bytes | None = None,
+        self, obj: str, page: Result | Records, columns: Sequence[str] | None
     ) -> pd.DataFrame:
         types = self._schema(obj)
-        values, children = page_columns(records, source=source)
+        children: Collections = {}
+        if isinstance(page, Result) and page.columns is not None:
+            values = page.columns  # read from the answer's text
+        else:
+            records = page if not isinstance(page, Result) else page.data
+            values, children = page_columns(records if records is not None else [])
         kinds = self._column_kinds(obj, types, values)
         order = list(columns) if columns is not None else list(types.order)
         frame = frames.build_frame(values, kinds, order=order)
