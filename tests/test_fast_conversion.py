@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intacct_sync import frames
-from intacct_sync.errors import InputError
+from intacct_sync.errors import InputError, ProtocolError
 from intacct_sync.intacct import _columns, _protocol
 from intacct_sync.intacct._columns import Records, page_columns
 from intacct_sync.intacct._protocol import parse_response
@@ -497,3 +497,47 @@ def test_a_query_through_the_client_reads_its_pages_from_the_text(shared_sb: Any
     assert len(fast) > 0
     pd.testing.assert_frame_equal(fast, tree, check_exact=True)
     pd.testing.assert_frame_equal(by_query, tree_by_query, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("a\x01b", "a C0 control character"),
+        ("a\ufffeb", "U+FFFE"),
+        ("a]]>b", "]]> in text"),
+        ("a&bogus;b", "an entity no DTD declares"),
+        ("a&#0;b", "a reference to NUL"),
+        ("a&#xD800;b", "a reference to a surrogate"),
+        ("a&#x110000;b", "a reference past Unicode"),
+        ("a & b", "a bare ampersand"),
+    ],
+)
+def test_text_the_parser_refuses_is_refused_as_the_parser_refuses_it(value: str, why: str) -> None:
+    # The text path builds no tree of the records, so what libxml2 would refuse in their text
+    # must send the answer to the parser, which raises as it always has.
+    rows = "".join(f"<GLENTRY><A>{i}</A><B>x</B></GLENTRY>" for i in range(300))
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
+        "</control><operation><authentication><status>success</status></authentication>"
+        f'<result><status>success</status><data count="301">{rows}<GLENTRY><A>1</A>'
+        f"<B>{value}</B></GLENTRY></data></result></operation></response>"
+    ).encode()
+    errors = []
+    for page in (True, False):
+        with pytest.raises(ProtocolError) as caught:
+            parse_response(body, page=page)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1], why
+
+
+def test_a_field_name_that_is_not_ascii_goes_to_the_tree() -> None:
+    rows = "".join(f"<GLENTRY><A>{i}</A><Ä>x</Ä></GLENTRY>" for i in range(300))
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status>'
+        "</control><operation><authentication><status>success</status></authentication>"
+        f'<result><status>success</status><data count="300">{rows}</data></result>'
+        "</operation></response>"
+    ).encode()
+    fast, tree = _read(body)
+    assert fast.results[0].columns is None
+    _same_answer(fast, tree)

@@ -6,9 +6,10 @@ Two ways to the same columns, each declining (None) to the next when a page is n
    the same order, as ``query`` and ``readByQuery`` pages are): :func:`split_page` cuts the
    answer into the envelope and the ``<data>`` content, and :func:`text_records` reads that
    content with one regular expression built from the first record's fields, which must
-   cover it exactly. :func:`~intacct_sync.intacct._protocol.parse_response` does this for a
-   page request (``page=True``) after libxml2 has checked the whole answer is well-formed,
-   so no tree of the records is built at all.
+   cover it exactly, and whose grammar (with the checks on characters) leaves no XML rule
+   unchecked. :func:`~intacct_sync.intacct._protocol.parse_response` does this for a page
+   request (``page=True``) and parses the envelope with lxml, so no tree of the records is
+   built at all.
 2. The tree: :func:`page_columns`, in one pass in document order sliced per column when the
    records are uniform, else record by record, which also flattens nested fields and splits
    off owned collections.
@@ -126,15 +127,17 @@ def _uniform_flat_columns(records: Records) -> Columns | None:
 
 # -- the page from its text ---------------------------------------------------------------------
 
-# Names the text path reads: no namespace and no prefix, so the name in the text is the tag.
-_PLAIN_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
+# Names the text path reads: ASCII XML names (so every one is a valid XML name, within
+# libxml2's length limit), no namespace and no prefix, so the name in the text is the tag.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,255}")
 _UTF8 = frozenset({"UTF-8", "UTF8", "ASCII", "US-ASCII"})
 _DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
 _DATA_START = re.compile(r"<data(?=[ \t\r\n/>])[^>]*>")
 # XML's white space (Python's \s would also take text such as a no-break space).
 _SPACE = " \t\r\n"
 _GAP = "[ \t\r\n]*+"
-# The references a well-formed answer without a DTD can hold (libxml2 refuses any other).
+_NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+# The references an answer without a DTD can hold: any other makes the page go to the tree.
 _REFERENCE = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
@@ -147,9 +150,17 @@ def split_page(body: bytes) -> tuple[bytes, str] | None:
     (``<!``, ``<?`` past the declaration), so every ``<`` in it opens a tag, and the first
     ``<data`` and the last ``</data`` are real tags. That the content is only records (so the
     end tag is the start tag's own) is for :func:`text_records` to prove.
+
+    What the record grammar does not see of XML's rules on text is checked here, on the whole
+    answer: valid UTF-8, no character XML refuses (C0 controls but tab, LF and CR; U+FFFE,
+    U+FFFF), no ``]]>``. The envelope itself is then parsed by lxml, as any answer is.
     """
     declared = _DECLARED.match(body, 0, 256)
     if declared is not None and declared.group(1).decode("ascii").upper() not in _UTF8:
+        return None
+    if len(body.translate(None, _NOT_XML_BYTES)) != len(body) or _cdata_end(body):
+        return None
+    if not body.isascii() and (b"\xef\xbf\xbe" in body or b"\xef\xbf\xbf" in body):
         return None
     try:
         text = body.decode("utf-8")
@@ -166,6 +177,17 @@ def split_page(body: bytes) -> tuple[bytes, str] | None:
     if "<!" in envelope or envelope.count("<?") != declaration:
         return None
     return envelope.encode("utf-8"), text[start:end]
+
+
+def _cdata_end(body: bytes) -> bool:
+    # "]]>" searched as "]]" (rare in an answer) then ">", not as "]]>": a search ending in ">"
+    # stops at every tag.
+    found = body.find(b"]]")
+    while found >= 0:
+        if body[found + 2 : found + 3] == b">":
+            return True
+        found = body.find(b"]]", found + 1)
+    return False
 
 
 @functools.lru_cache(maxsize=64)
@@ -193,7 +215,7 @@ def _first_record(content: str) -> tuple[str, list[str], str] | None:
     body = content.lstrip(_SPACE)
     closing = body.find(">")
     tag = body[1:closing]
-    if not body.startswith("<") or not _PLAIN_NAME.fullmatch(tag):
+    if closing < 0 or not body.startswith("<") or not _PLAIN_NAME.fullmatch(tag):
         return None
     end = body.find(f"</{tag}", closing)
     if end < 0:
@@ -205,17 +227,17 @@ def _first_record(content: str) -> tuple[str, list[str], str] | None:
     return tag, names, inner
 
 
-_FIELD_START = re.compile(r"<([A-Za-z_][\w.\-]*)[ \t\r\n]*/?>")
+_FIELD_START = re.compile(r"<([A-Za-z_][A-Za-z0-9_.\-]{0,255})[ \t\r\n]*/?>")
 
 
 def text_records(content: str) -> Columns | None:
     """The columns of a ``<data>`` element's content that is nothing but uniform flat records
     (and white space between them), read from its text; None for any other content.
 
-    The text must come from an answer libxml2 found well-formed (``parse_response`` checks
-    before calling): then every value is valid character data whose only references are the
-    predefined and character ones. Each value is what the parser would give: references
-    replaced, line ends read as LF, None for an empty field.
+    The text must have passed :func:`split_page`'s checks on characters; with them, content
+    this reads is well-formed XML. Each value is what the parser would give: references
+    replaced, line ends read as LF, None for an empty field. A reference that is not the
+    predefined or a character one, or names a character XML refuses, makes it None.
     """
     first = _first_record(content)
     if first is None:
@@ -234,8 +256,8 @@ def text_records(content: str) -> Columns | None:
     columns: Columns = {}
     for index, name in enumerate(names):
         column: list[str | None] = pieces[1 + index :: width]
-        if column.count("") or column.count(None):
-            column = [value or None for value in column]
+        if not all(column):  # an empty field: "" (<F></F>) or None (<F/>)
+            column = [value or None for value in column] if any(column) else [None] * len(column)
         if escaped and _escaped(column):
             parsed = [None if value is None else _xml_text(value) for value in column]
             if any(value is _BAD for value in parsed):
@@ -268,11 +290,14 @@ def _xml_text(raw: str) -> str:
     if "&" not in raw:
         return raw
     text, replaced = _REFERENCE.subn(_reference, raw)
-    return text if replaced == raw.count("&") else _BAD
+    return text if replaced == raw.count("&") and _BAD not in text else _BAD
 
 
 def _reference(match: re.Match[str]) -> str:
     hexadecimal, decimal, name = match.groups()
     if name is not None:
         return _NAMED[name]
-    return chr(int(hexadecimal, 16) if hexadecimal is not None else int(decimal))
+    code = int(hexadecimal, 16) if hexadecimal is not None else int(decimal)
+    # XML's Char production: a reference to anything else is not well-formed.
+    allowed = code in (9, 10, 13) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return chr(code) if allowed or 0x10000 <= code <= 0x10FFFF else _BAD
