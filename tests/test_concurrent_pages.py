@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from intacct_sync import FunctionError, HttpRequest, HttpResponse, RetryPolicy, Timeout
 from intacct_sync._http.governor import Governor
 from intacct_sync._http.transport import RequestsTransport
 from intacct_sync.intacct import IntacctClient
+from intacct_sync.intacct._pages import offset_pages
 from intacct_sync.sandbox import COMPANIES, Sandbox
 
 COMPANY = COMPANIES["nonprofit"]
@@ -219,3 +221,44 @@ def test_a_read_of_one_page_starts_no_thread(gl: Sandbox) -> None:
         frame = ia.query("GLACCOUNT", select=["RECORDNO", "ACCOUNTNO"])
     assert len(frame) == gl.intacct.count(COMPANY, "GLACCOUNT")
     assert transport.offsets == [0]
+
+
+class _Page:
+    """What offset_pages reads of a result: its records, their count and the count after."""
+
+    def __init__(self, offset: int, total: int, size: int) -> None:
+        self.records = list(range(offset, min(offset + size, total)))
+        self.record_count = len(self.records)
+        self.num_remaining = max(total - offset - size, 0)
+
+
+def test_the_next_request_goes_out_while_an_answer_is_parsed() -> None:
+    # The client's fetch sends within a governor slot and parses the answer after giving the
+    # slot back: a thread parsing page 2 must not hold up the request for page 3, or the
+    # company's slot idles for every parse.
+    governor = Governor(f"intacct:test-parse-{time.monotonic_ns()}", 1)
+    sent: list[int] = []
+    parsing, parsed = threading.Event(), threading.Event()
+
+    def fetch(offset: int) -> Any:
+        with governor.slot():
+            sent.append(offset)
+        if offset == 10:
+            parsing.set()
+            assert parsed.wait(10)
+        return _Page(offset, 40, 10)
+
+    pages = offset_pages(fetch, lambda r: pd.DataFrame({"n": r.records}), workers=1, name="t")
+    assert next(pages)["n"].tolist() == list(range(10))
+    assert parsing.wait(10)
+    for _ in range(1000):  # a bound on the wait, not a timing: page 3 goes out or never does
+        if 20 in sent:
+            break
+        time.sleep(0.01)
+    sent_while_parsing = list(sent)
+    parsed.set()
+    rest = [n for page in pages for n in page["n"]]
+    assert 20 in sent_while_parsing
+    assert rest == list(range(10, 40))
+    assert sorted(sent) == [0, 10, 20, 30]
+    assert governor.stats().peak_in_flight == 1

@@ -255,6 +255,12 @@ class Governor:
             self._held.discard(slot)
             self._in_flight -= 1
             self._cond.notify_all()
+            waiting = bool(self._queue)
+        if waiting:
+            # Let the woken waiter take the interpreter now: this thread goes on to parse its
+            # answer, and the waiter would otherwise sit out the switch interval (5 ms) with the
+            # company's slot free, once per request (measured: 7.5 ms -> 1.5 ms a hand-over).
+            time.sleep(0)
 
 
 class GovernedTransport:

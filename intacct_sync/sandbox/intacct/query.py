@@ -102,18 +102,27 @@ def _like_regex(pattern: str, fold: bool) -> re.Pattern[str]:
 
 
 class _Resolver:
-    """Field name -> (column index, Field) for one object."""
+    """Field name -> (column index, Field) for one object.
 
-    def __init__(self, obj: ObjectDef) -> None:
+    ``layout``: the rows hold only these columns, in this order (a projection); a field the
+    filter names that is not in it yet is appended, so the caller fetches what was named.
+    """
+
+    def __init__(self, obj: ObjectDef, layout: list[str] | None = None) -> None:
         self.obj = obj
         self.index = {name: i for i, name in enumerate(obj.columns)}
         self.fields = obj.field_map
+        self.layout = layout
 
     def __call__(self, name: str) -> tuple[int, Field]:
         key = self.obj.canonical(name) or name.strip().upper()
         if key not in self.index:
             raise QueryError(f"Invalid field {name!r} for object {self.obj.name}")
-        return self.index[key], self.fields[key]
+        if self.layout is None:
+            return self.index[key], self.fields[key]
+        if key not in self.layout:
+            self.layout.append(key)
+        return self.layout.index(key), self.fields[key]
 
 
 def _literal(field: Field, raw: str, *, codes: bool, fold: bool) -> Comparable:
@@ -383,13 +392,22 @@ _FILTER_OPS = {
 }
 
 
-def compile_filter(elem: etree._Element, obj: ObjectDef, *, fold: bool = False) -> Predicate:
+def compile_filter(
+    elem: etree._Element,
+    obj: ObjectDef,
+    *,
+    fold: bool = False,
+    layout: list[str] | None = None,
+) -> Predicate:
     """Compile one ``query`` filter operator element (``and``/``or`` nest).
+
+    ``layout``: the predicate reads rows of these columns (in this order) rather than stored
+    rows; the fields the filter names are appended to it when missing.
 
     Raises:
         QueryError: unknown operator or field, wrong number of values, bad literal.
     """
-    resolve = _Resolver(obj)
+    resolve = _Resolver(obj, layout)
 
     def build(node: etree._Element) -> Predicate:
         tag = str(node.tag)

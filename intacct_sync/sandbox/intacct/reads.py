@@ -5,6 +5,11 @@ Record element casing follows the samples: readByQuery/readMore lowercase (``<gl
 read/readByName/query UPPERCASE (``<GLACCOUNT>``). readByQuery, readMore and query return
 nested fields under their dotted names (``DISPLAYCONTACT.EMAIL1``); read and readByName nest
 them (``DISPLAYCONTACT/EMAIL1``) and add owned lines (``ENTRIES/glentry``).
+
+A ``query`` in record-key order without filter or aggregates is read a page at a time off the
+store's primary key (as a database cursor would: a first page on 100,000 rows costs its own
+rows); any other is evaluated once per data generation and paged from that. The module is a
+little over 600 lines because every read function shares its helpers (fields, paging checks).
 """
 
 from __future__ import annotations
@@ -242,8 +247,15 @@ def _aggregate(kind: str, obj: ObjectDef, field: str, values: list[str | None]) 
 
 def query(ctx: Ctx, el: etree._Element) -> FnResult:
     """query: select/filter/orderby with offset paging; aggregates group by the plain fields."""
-    obj, names, out, (offset, pagesize) = _query(ctx, el, paging=True)
-    return _page(obj, names, out, offset, pagesize, ctx)
+    obj, items, fold, (offset, pagesize) = _parse_query(el, paging=True)
+    in_key_order = _key_order_page(ctx, obj, el, items, offset, pagesize)
+    if in_key_order is not None:
+        names, positions, page, total = in_key_order
+    else:
+        found = _evaluated(ctx, obj, el, items, fold)
+        names, positions, total = found.names, found.positions, len(found.rows)
+        page = found.rows[offset : offset + pagesize]
+    return _page(obj, names, positions, page, total, offset, ctx)
 
 
 def query_rows(ctx: Ctx, el: etree._Element) -> tuple[ObjectDef, list[str], list[dict[str, str]]]:
@@ -254,13 +266,31 @@ def query_rows(ctx: Ctx, el: etree._Element) -> tuple[ObjectDef, list[str], list
     Raises:
         FunctionFailed: an unknown object, field or select element.
     """
-    obj, names, out, _ = _query(ctx, el, paging=False)
-    return obj, names, out
+    obj, items, fold, _ = _parse_query(el, paging=False)
+    found = _evaluated(ctx, obj, el, items, fold)
+    return obj, found.names, found.records()
 
 
-def _query(
-    ctx: Ctx, el: etree._Element, *, paging: bool
-) -> tuple[ObjectDef, list[str], list[dict[str, str]], tuple[int, int]]:
+class _Evaluated:
+    """A ``query``'s rows in answer order: ``rows[i][positions[k]]`` is ``names[k]``'s value
+    (None when empty); the rows may hold more columns (filter and order fields).
+    """
+
+    def __init__(self, names: list[str], positions: list[int], rows: list[Row]) -> None:
+        self.names, self.positions, self.rows = names, positions, rows
+        self._records: list[dict[str, str]] | None = None
+
+    def records(self) -> list[dict[str, str]]:
+        # Built once per evaluation: the REST service reads the whole list for every page.
+        if self._records is None:
+            pairs = list(zip(self.names, self.positions, strict=True))
+            self._records = [{n: row[p] or "" for n, p in pairs} for row in self.rows]
+        return self._records
+
+
+def _parse_query(
+    el: etree._Element, *, paging: bool
+) -> tuple[ObjectDef, list[tuple[str, str]], bool, tuple[int, int]]:
     obj = _object(el)
     select = el.find("select")
     items: list[tuple[str, str]] = []
@@ -283,47 +313,111 @@ def _query(
         offset = _int(el, "offset", 0, 0, 2**31, QUERY_FAILED)
         _format(el, "options/returnformat")
         paged = (offset, pagesize)
+    return obj, items, fold, paged
+
+
+def _docparid(obj: ObjectDef, el: etree._Element) -> dict[str, str]:
+    """The ``docparid`` restriction as an exact match on the stored rows (as :func:`_filtered`)."""
+    docparid = el.findtext("docparid") or ""
+    return {"DOCPARID": docparid} if docparid and "DOCPARID" in obj.columns else {}
+
+
+def _key_order_page(
+    ctx: Ctx,
+    obj: ObjectDef,
+    el: etree._Element,
+    items: list[tuple[str, str]],
+    offset: int,
+    pagesize: int,
+) -> tuple[list[str], list[int], list[Row], int] | None:
+    """One page read straight off the record-key order, or None when the query needs the
+    whole evaluation (a filter, aggregates, another order).
+
+    Without a filter or aggregates, and ordered by nothing or first by the record key
+    ascending (unique, so later orders change nothing), the answer is the stored rows in
+    RECORDNO order: the page is one slice of the primary key and the total one count, so a
+    page costs its own rows whatever the table's size, as a database cursor's would. The rows
+    and order are those :func:`_evaluate_query` gives; each page sees the data as it is when
+    asked, as the evaluated result (cached per data generation) does.
+    """
+    filt = el.find("filter")
+    if filt is not None and any(isinstance(c.tag, str) for c in filt):
+        return None
+    if any(kind != "field" for kind, _ in items):
+        return None
+    orders = el.findall("orderby/order")
+    known = obj.field_map
+    for order in orders:
+        raw = (order.findtext("field") or "").strip()
+        if (obj.canonical(raw) or raw.upper()) not in known:
+            return None  # the evaluation reports the invalid field
+    if orders:
+        first = orders[0]
+        name = obj.canonical((first.findtext("field") or "").strip())
+        descending = first.find("descending") is not None
+        if name != obj.key_column or descending or not _in_store_order(obj, name):
+            return None
+    names = [n for _, n in items]
+    layout = list(dict.fromkeys(names))
+    where = _docparid(obj, el)
+    rows = ctx.store.rows(
+        ctx.company, obj, where=where, columns=layout, limit=pagesize, offset=offset
+    )
+    total = ctx.store.count(ctx.company, obj, where=where)
+    return names, [layout.index(n) for n in names], rows, total
+
+
+def _in_store_order(obj: ObjectDef, name: str | None) -> bool:
+    """Whether sorting ascending on ``name`` keeps the store's RECORDNO order: the record key,
+    a number (never empty), sorts as the integer the store orders by.
+    """
+    return name == obj.key_column and obj.field_map[name].datatype in NUMERIC_TYPES
+
+
+def _evaluated(
+    ctx: Ctx, obj: ObjectDef, el: etree._Element, items: list[tuple[str, str]], fold: bool
+) -> _Evaluated:
     # Offset paging asks the same query once per page; evaluate it once per data generation.
     signature = b"".join(
         etree.tostring(child) for child in el if child.tag not in ("offset", "pagesize")
     )
     cache_key = (ctx.company, signature, ctx.store.generation)
     cached = ctx.store.query_cache.get(cache_key)
-    if cached is not None:
-        names, out = cached  # type: ignore[misc]
-    else:
-        names, out = _evaluate_query(ctx, obj, el, items, fold)
-        if len(ctx.store.query_cache) >= 8:
-            ctx.store.query_cache.clear()
-        ctx.store.query_cache[cache_key] = (names, out)
-    return obj, names, out, paged
+    if isinstance(cached, _Evaluated):
+        return cached
+    found = _evaluate_query(ctx, obj, el, items, fold)
+    if len(ctx.store.query_cache) >= 8:
+        ctx.store.query_cache.clear()
+    ctx.store.query_cache[cache_key] = found
+    return found
 
 
 def _evaluate_query(
     ctx: Ctx, obj: ObjectDef, el: etree._Element, items: list[tuple[str, str]], fold: bool
-) -> tuple[list[str], list[dict[str, str]]]:
-    known = obj.field_map
-    rows = _filtered(obj, ctx.store.rows(ctx.company, obj), el.findtext("docparid") or "")
-
+) -> _Evaluated:
     filt = el.find("filter")
     ops = [c for c in filt if isinstance(c.tag, str)] if filt is not None else []
     if len(ops) > 1:
         raise FunctionFailed(Err(QUERY_FAILED, "filter takes one operator; nest with and/or"))
+    # Only the columns the query names are fetched: the selected ones, then the filter's.
+    layout = list(dict.fromkeys(n for _, n in items))
+    pred = None
     if ops:
         try:
-            pred = compile_filter(ops[0], obj, fold=fold)
+            pred = compile_filter(ops[0], obj, fold=fold, layout=layout)
         except QueryError as exc:
             raise FunctionFailed(Err(QUERY_FAILED, str(exc))) from exc
+    rows = ctx.store.rows(ctx.company, obj, where=_docparid(obj, el), columns=layout)
+    if pred is not None:
         rows = [r for r in rows if pred(r)]
-    index = {c: i for i, c in enumerate(obj.columns)}
-    out: list[dict[str, str]]
+    index = {c: i for i, c in enumerate(layout)}
     names: list[str]
     if any(kind != "field" for kind, _ in items):
         plain = [n for k, n in items if k == "field"]
         groups: dict[tuple[str | None, ...], list[Row]] = {}
         for row in rows:
             groups.setdefault(tuple(row[index[n]] for n in plain), []).append(row)
-        out = []
+        out: list[dict[str, str]] = []
         names = [n if k == "field" else f"{k.upper()}.{n}" for k, n in items]
         for key, members in groups.items():
             rec = dict(zip(plain, (v or "" for v in key), strict=True))
@@ -332,30 +426,46 @@ def _evaluate_query(
                     col = [m[index[name]] for m in members]
                     rec[f"{kind.upper()}.{name}"] = _aggregate(kind, obj, name, col)
             out.append(rec)
-    else:
-        names = [n for _, n in items]
-        out = [{n: row[index[n]] or "" for n in names} for row in rows]
+        for spec, name, desc in _orders(obj, el):
+            out.sort(key=_order_key(spec, name), reverse=desc)
+        positions = list(range(len(names)))
+        return _Evaluated(names, positions, [tuple(rec.get(n) for n in names) for rec in out])
+    names = [n for _, n in items]
+    natural = True  # rows are in RECORDNO order until sorted otherwise
+    for spec, name, desc in _orders(obj, el):
+        if name not in names:
+            # Sorted on the selected values only, as ever: a field outside the select sorts
+            # every row alike (a stable sort: no change).
+            continue
+        if natural and not desc and _in_store_order(obj, name):
+            continue  # already in that order
+        rows.sort(key=_row_key(spec, index[name]), reverse=desc)
+        natural = False
+    return _Evaluated(names, [index[n] for n in names], rows)
+
+
+def _orders(obj: ObjectDef, el: etree._Element) -> list[tuple[Field, str, bool]]:
+    """The ``orderby`` fields in the order their stable sorts apply (the last given first)."""
+    known = obj.field_map
+    out = []
     for order in reversed(el.findall("orderby/order")):
         raw = (order.findtext("field") or "").strip()
         name = obj.canonical(raw) or raw.upper()
         if name not in known:
             raise FunctionFailed(Err(QUERY_FAILED, f"Invalid orderby field {name!r}"))
-        spec = known[name]
-        desc = order.find("descending") is not None
-        out.sort(key=_order_key(spec, name), reverse=desc)
-    return names, out
+        out.append((known[name], name, order.find("descending") is not None))
+    return out
 
 
 def _page(
     obj: ObjectDef,
     names: list[str],
-    out: list[dict[str, str]],
+    positions: list[int],
+    page: Sequence[Row],
+    total: int,
     offset: int,
-    pagesize: int,
     ctx: Ctx,
 ) -> FnResult:
-    page = out[offset : offset + pagesize]
-    total = len(out)
     data = etree.Element(
         "data",
         {
@@ -366,11 +476,19 @@ def _page(
             "numremaining": str(max(total - offset - len(page), 0)),
         },
     )
-    for rec in page:
+    pairs = list(zip(names, positions, strict=True))
+    for row in page:
         node = etree.SubElement(data, obj.name)
-        for name in names:
-            text_el(node, name, rec.get(name, ""))
+        for name, position in pairs:
+            text_el(node, name, row[position] or "")
     return FnResult(function="query", controlid=ctx.controlid, data=data)
+
+
+def _row_key(spec: Field, position: int) -> Callable[[Row], Any]:
+    def key(row: Row) -> Any:
+        return sort_key(spec, row[position] or None)
+
+    return key
 
 
 def _order_key(spec: Field, name: str) -> Callable[[dict[str, str]], Any]:
