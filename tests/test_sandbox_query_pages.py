@@ -5,6 +5,8 @@ it is when asked.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from lxml import etree
 from lxml.builder import E
@@ -150,3 +152,16 @@ def test_each_page_sees_the_rows_added_before_it(filtered: bool) -> None:
     after = _page(gw, PAGE, *parts)
     assert int(after.get("totalcount") or "") == before + 100 == gw.count(NP, "GLENTRY")
     assert int(after.get("numremaining") or "") == before + 100 - 2 * PAGE
+
+
+def test_an_order_on_a_field_not_selected_sorts_without_adding_it(gl: IntacctGateway) -> None:
+    # The emulator used to sort on the selected values only, so this order changed nothing.
+    data = _query(gl, E.select(E.field("RECORDNO")), _by(("TRX_AMOUNT", True)))
+    stored = gl.records(NP, "GLENTRY")
+    amounts = {r["RECORDNO"]: Decimal(r["TRX_AMOUNT"] or "0") for r in stored}
+    got = [rec.findtext("RECORDNO") or "" for rec in data]
+    assert len(got) == min(len(stored), 100)
+    assert [amounts[n] for n in got] == sorted((amounts[n] for n in amounts), reverse=True)[
+        : len(got)
+    ]
+    assert {field.tag for rec in data for field in rec} == {"RECORDNO"}

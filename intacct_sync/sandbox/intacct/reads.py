@@ -407,12 +407,17 @@ def _evaluate_query(
             pred = compile_filter(ops[0], obj, fold=fold, layout=layout)
         except QueryError as exc:
             raise FunctionFailed(Err(QUERY_FAILED, str(exc))) from exc
+    orders = _orders(obj, el)
+    aggregated = any(kind != "field" for kind, _ in items)
+    if not aggregated:
+        # A field the query orders by is read even when it is not selected.
+        layout += [name for _, name, _ in orders if name not in layout]
     rows = ctx.store.rows(ctx.company, obj, where=_docparid(obj, el), columns=layout)
     if pred is not None:
         rows = [r for r in rows if pred(r)]
     index = {c: i for i, c in enumerate(layout)}
     names: list[str]
-    if any(kind != "field" for kind, _ in items):
+    if aggregated:
         plain = [n for k, n in items if k == "field"]
         groups: dict[tuple[str | None, ...], list[Row]] = {}
         for row in rows:
@@ -426,17 +431,13 @@ def _evaluate_query(
                     col = [m[index[name]] for m in members]
                     rec[f"{kind.upper()}.{name}"] = _aggregate(kind, obj, name, col)
             out.append(rec)
-        for spec, name, desc in _orders(obj, el):
+        for spec, name, desc in orders:
             out.sort(key=_order_key(spec, name), reverse=desc)
         positions = list(range(len(names)))
         return _Evaluated(names, positions, [tuple(rec.get(n) for n in names) for rec in out])
     names = [n for _, n in items]
     natural = True  # rows are in RECORDNO order until sorted otherwise
-    for spec, name, desc in _orders(obj, el):
-        if name not in names:
-            # Sorted on the selected values only, as ever: a field outside the select sorts
-            # every row alike (a stable sort: no change).
-            continue
+    for spec, name, desc in orders:
         if natural and not desc and _in_store_order(obj, name):
             continue  # already in that order
         rows.sort(key=_row_key(spec, index[name]), reverse=desc)
