@@ -244,12 +244,18 @@ def text_records(content: str) -> Columns | None:
         return None
     tag, names, inner = first
     width = len(names) + 1
-    pattern = _record_pattern(
+    narrow = _record_pattern(
         tag, tuple(names), spaced=not inner.startswith("<"), short="/>" in inner
     )
-    pieces = pattern.split(content)
+    wide = _record_pattern(tag, tuple(names), spaced=True, short=True)
+    # The first record alone first: a page that is not flat (a nested field) is refused
+    # here, not after a pass over all its text.
+    record = f"<{tag}>{inner}</{tag}>"
+    if wide.fullmatch(record) is None:
+        return None
+    pieces = narrow.split(content)
     if not _covered(pieces, width):
-        pieces = _record_pattern(tag, tuple(names), spaced=True, short=True).split(content)
+        pieces = wide.split(content) if wide is not narrow else pieces
         if not _covered(pieces, width):
             return None
     escaped = "&" in content or "\r" in content
