@@ -21,6 +21,7 @@ import re
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -127,6 +128,29 @@ def _from_micros(value: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=value)
 
 
+#: seconds a connection waits for another's lock on the file
+_OPEN_TIMEOUT = 30.0
+
+
+def _write_ahead_log(conn: sqlite3.Connection, timeout: float) -> None:
+    # Switching an old file (rollback journal) to WAL needs its exclusive lock. SQLite answers
+    # BUSY at once, without its busy handler, when this connection's read lock would have to
+    # wait on a writer (to avoid a deadlock): a second process opening the same old file while
+    # the first migrates it. Waiting and asking again is what the busy handler would have done.
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
 class SQLiteStateStore:
     """The default state store: one SQLite file (``:memory:`` for throwaway runs).
 
@@ -155,10 +179,10 @@ class SQLiteStateStore:
         self._slots: _FileSlots | None = None
         try:
             self._conn = sqlite3.connect(
-                target, check_same_thread=False, isolation_level=None, timeout=30.0
+                target, check_same_thread=False, isolation_level=None, timeout=_OPEN_TIMEOUT
             )
             if target != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                _write_ahead_log(self._conn, _OPEN_TIMEOUT)
             self._conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state store {target}: {exc}") from exc
