@@ -12,7 +12,6 @@ import gc
 import math
 import time
 from decimal import Decimal
-from typing import Any
 
 from lxml import etree
 
@@ -26,8 +25,8 @@ from benchmarks._support import (
 )
 from intacct_sync import HttpRequest, HttpResponse, Timeout, frames
 from intacct_sync.intacct import IntacctClient
-from intacct_sync.intacct._columns import page_columns
 from intacct_sync.intacct._protocol import parse_response, safe_parser
+from intacct_sync.intacct._xml_types import columns_of
 from intacct_sync.sandbox import COMPANIES
 from intacct_sync.sandbox.intacct import gateway as gw
 
@@ -210,10 +209,7 @@ def _stages(ia: IntacctClient, bodies: list[bytes]) -> tuple[float, float, float
         start = time.perf_counter()
         (result,) = parse_response(body, page=True).results
         parsed = time.perf_counter()
-        values = result.columns
-        if values is None:
-            records: Any = result.data if result.data is not None else []
-            values, _ = page_columns(records)
+        values, _ = columns_of(result)
         extracted = time.perf_counter()
         kinds = ia._column_kinds("GLENTRY", types, values)
         frames.build_frame(values, kinds, order=SELECT)

@@ -129,13 +129,16 @@ def _uniform_flat_columns(records: Records) -> Columns | None:
 
 # Names the text path reads: ASCII XML names (so every one is a valid XML name, within
 # libxml2's length limit), no namespace and no prefix, so the name in the text is the tag.
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,255}")
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]{0,255}"
+_PLAIN_NAME = re.compile(_NAME)
 _UTF8 = frozenset({"UTF-8", "UTF8", "ASCII", "US-ASCII"})
 _DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
 _DATA_START = re.compile(r"<data(?=[ \t\r\n/>])[^>]*>")
 # XML's white space (Python's \s would also take text such as a no-break space).
 _SPACE = " \t\r\n"
 _GAP = "[ \t\r\n]*+"
+# A field's start tag (or empty-element tag) inside the first record.
+_FIELD_START = re.compile(f"<({_NAME}){_GAP}/?>")
 _NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 # The references an answer without a DTD can hold: any other makes the page go to the tree.
 _REFERENCE = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
@@ -225,9 +228,6 @@ def _first_record(content: str) -> tuple[str, list[str], str] | None:
     if not names or len(set(names)) != len(names):
         return None
     return tag, names, inner
-
-
-_FIELD_START = re.compile(r"<([A-Za-z_][A-Za-z0-9_.\-]{0,255})[ \t\r\n]*/?>")
 
 
 def text_records(content: str) -> Columns | None:

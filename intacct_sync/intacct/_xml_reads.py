@@ -24,12 +24,12 @@ from intacct_sync._http.progress import progress as progress_bar
 from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
-from intacct_sync.intacct._columns import Records, page_columns
+from intacct_sync.intacct._columns import Records
 from intacct_sync.intacct._fields import DIMENSION_COLUMNS, FieldNames, spell_query
 from intacct_sync.intacct._pages import offset_pages
 from intacct_sync.intacct._protocol import Function, Result
 from intacct_sync.intacct._session import child_text, raise_for_result
-from intacct_sync.intacct._xml_types import XmlTypes
+from intacct_sync.intacct._xml_types import XmlTypes, columns_of
 from intacct_sync.intacct.filters import Filter
 
 __all__ = ["XmlReads", "concat"]
@@ -244,7 +244,7 @@ class XmlReads(XmlTypes):
             columns: dict[str, list[str | None]] = {name: [] for name in wanted}
             rows = 0
             while True:
-                values, _ = page_columns(_page(result))
+                values, _ = columns_of(result)
                 count = len(next(iter(values.values()))) if values else 0
                 for name in list(columns) + [n for n in values if n not in columns]:
                     column = columns.setdefault(name, [None] * rows)
@@ -652,11 +652,6 @@ def _recordno(record: etree._Element) -> int | None:
     element = record.find("RECORDNO")
     text = None if element is None else (element.text or "").strip()
     return int(text) if text else None
-
-
-def _page(result: Result) -> Records:
-    # The <data> element is itself the sequence of its records; listing them costs a pass.
-    return [] if result.data is None else result.data
 
 
 def _select_column(item: str) -> str:

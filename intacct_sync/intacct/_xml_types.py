@@ -14,7 +14,7 @@ from intacct_sync import frames
 from intacct_sync.arrow import DtypeBackend, backend_converter
 from intacct_sync.errors import FunctionError
 from intacct_sync.intacct import _functions as fn
-from intacct_sync.intacct._columns import Collections, Records, page_columns
+from intacct_sync.intacct._columns import Collections, Columns, Records, page_columns
 from intacct_sync.intacct._fields import (
     INSPECT_COLUMNS,
     LOOKUP_COLUMNS,
@@ -29,7 +29,7 @@ from intacct_sync.intacct._protocol import Result
 from intacct_sync.intacct._session import XmlSession
 from intacct_sync.intacct._writes import _ID_FIELDS
 
-__all__ = ["XmlTypes"]
+__all__ = ["XmlTypes", "columns_of"]
 
 log = logging.getLogger("intacct_sync.intacct")
 
@@ -187,12 +187,7 @@ class XmlTypes(XmlSession):
         self, obj: str, page: Result | Records, columns: Sequence[str] | None
     ) -> pd.DataFrame:
         types = self._schema(obj)
-        children: Collections = {}
-        if isinstance(page, Result) and page.columns is not None:
-            values = page.columns  # read from the answer's text
-        else:
-            records = page if not isinstance(page, Result) else page.data
-            values, children = page_columns(records if records is not None else [])
+        values, children = columns_of(page)
         kinds = self._column_kinds(obj, types, values)
         order = list(columns) if columns is not None else list(types.order)
         frame = frames.build_frame(values, kinds, order=order)
@@ -265,3 +260,15 @@ def _aggregate_kind(name: str, kinds: Mapping[str, frames.Kind]) -> frames.Kind:
     if func in ("MIN", "MAX"):
         return kinds.get(base, "text")
     return "text"
+
+
+def columns_of(page: Result | Records) -> tuple[Columns, Collections]:
+    """A page's columns and owned collections: as read from the answer's text
+    (``parse_response(page=True)``), or from its records' tree.
+    """
+    if not isinstance(page, Result):
+        return page_columns(page)
+    if page.columns is not None:
+        return page.columns, {}
+    # The <data> element is itself the sequence of its records; listing them costs a pass.
+    return page_columns(page.data if page.data is not None else [])

@@ -258,9 +258,7 @@ class RestReads(RestBase):
                 dtype_backend=dtype_backend,
             )
         )
-        if len(pages) == 1:
-            return pages[0]
-        return pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True)
+        return frames.concat_pages(pages)
 
     def _all_fields(self, obj: str, fields: str | Sequence[str]) -> list[str]:
         if isinstance(fields, str):
@@ -373,7 +371,7 @@ class RestReads(RestBase):
             )
             for i in range(0, len(values), _KEYS_PER_QUERY)
         ]
-        frame = pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True)
+        frame = frames.concat_pages(pages)
         parent_field = _LINE_PARENTS.get(obj.upper())
         # As over XML: the lines come with every field ("*") or when the collection is named.
         target = self._target(obj)
@@ -405,7 +403,7 @@ class RestReads(RestBase):
             self.query(line_obj, select=line_fields, filter=in_(parent_field, keys[i : i + 500]))
             for i in range(0, len(keys), 500)
         ]
-        lines = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        lines = frames.concat_pages(parts)
         lines.insert(0, frames.PARENT_ID, lines[parent_field].astype("string"))
         # Converted once parent_id is in, so the child frame is Arrow-backed like its parent.
         children = {relationship: convert(lines)}
